@@ -1,0 +1,7 @@
+"""`python -m charrnn_tui` is the `charrnn-tui` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,73 @@
+"""The one validated configuration shared by the CLI, the app, the trainer and checkpoints."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields, replace
+
+MAX_HIDDEN = 4096  # Whh alone is 128 MiB at this size; beyond it a laptop swaps
+MAX_SEQ_LENGTH = 100_000
+MAX_LEARNING_RATE = 1e4
+MAX_TEMPERATURE = 100.0
+MAX_SAMPLE_LENGTH = 1_000_000
+MAX_SEED = 2**32 - 1  # np.random.seed accepts 0 .. 2**32-1
+
+
+class ConfigError(ValueError):
+    """A hyperparameter that makes no sense; the message is one line for the user."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """Hyperparameters of the model and of the training run.
+
+    Model shape (`hidden_size`) and `seed` fix the initial weights; the rest may change
+    between steps while training.
+    """
+
+    hidden_size: int = 100
+    seq_length: int = 25
+    learning_rate: float = 0.1
+    clip: float = 5.0
+    seed: int | None = None
+    exact: bool = False
+    sample_every: int = 100
+    sample_length: int = 200
+    temperature: float = 1.0
+    greedy: bool = False
+
+    def __post_init__(self) -> None:
+        _int_in("hidden size", self.hidden_size, 1, MAX_HIDDEN)
+        _int_in("seq length", self.seq_length, 1, MAX_SEQ_LENGTH)
+        _float_in("learning rate", self.learning_rate, 0.0, MAX_LEARNING_RATE, open_low=True)
+        _float_in("clip", self.clip, 0.0, 1e6, open_low=True)
+        if self.seed is not None:
+            _int_in("seed", self.seed, 0, MAX_SEED)
+        _int_in("sample every", self.sample_every, 0, 10**12)
+        _int_in("sample length", self.sample_length, 1, MAX_SAMPLE_LENGTH)
+        _float_in("temperature", self.temperature, 0.0, MAX_TEMPERATURE, open_low=True)
+
+    def with_changes(self, **changes: object) -> Config:
+        """A validated copy with some fields changed (raises ConfigError)."""
+        unknown = set(changes) - {f.name for f in fields(self)}
+        if unknown:
+            raise ConfigError(f"unknown setting: {', '.join(sorted(unknown))}")
+        return replace(self, **changes)
+
+
+def _int_in(name: str, value: object, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{name} must be an integer, got {value!r}")
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
+
+
+def _float_in(name: str, value: object, low: float, high: float, open_low: bool = False) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{name} must be a number, got {value!r}")
+    if not math.isfinite(value):
+        raise ConfigError(f"{name} must be a finite number, got {value}")
+    too_low = value <= low if open_low else value < low
+    if too_low or value > high:
+        bound = ">" if open_low else ">="
+        raise ConfigError(f"{name} must be {bound} {low:g} and <= {high:g}, got {value:g}")

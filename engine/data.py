@@ -1,0 +1,116 @@
+"""Reading a text corpus into a vocabulary sorted by code point and a compact index array."""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+_CHUNK = 1 << 22  # decode 4 MiB at a time so a huge corpus never exists as UTF-32 in full
+
+
+class CorpusError(ValueError):
+    """A corpus that cannot be trained on; the message is one line for the user."""
+
+
+@dataclass(frozen=True, eq=False)
+class Corpus:
+    """A text as integers: `ix[i]` is the index of character i in `vocab`."""
+
+    name: str
+    vocab: str  # every distinct character, sorted by code point
+    ix: np.ndarray  # uint8 / uint16 / uint32, read-only
+    fingerprint: str  # "<bytes>-<sha256 prefix>": identifies the exact file contents
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.vocab)
+
+    def __len__(self) -> int:
+        return int(self.ix.shape[0])
+
+    def char_to_ix(self, ch: str) -> int:
+        i = self.vocab.find(ch)
+        if i < 0:
+            raise CorpusError(f"character {ch!r} is not in the corpus vocabulary")
+        return i
+
+    def encode(self, text: str) -> list[int]:
+        return [self.char_to_ix(ch) for ch in text]
+
+    def decode(self, ixes) -> str:
+        vocab = self.vocab
+        return "".join([vocab[i] for i in ixes])
+
+    def text(self, start: int, stop: int) -> str:
+        return self.decode(self.ix[start:stop].tolist())
+
+
+def corpus_from_text(text: str, name: str = "text") -> Corpus:
+    """A corpus from an in-memory string (tests, the app's demo text)."""
+    raw = text.encode("utf-8")
+    return _from_bytes(raw, name)
+
+
+def load_corpus(path: str | os.PathLike[str]) -> Corpus:
+    """Read `path` as UTF-8; raise CorpusError with a one-line reason on any problem."""
+    p = Path(path)
+    try:
+        if p.is_dir():
+            raise CorpusError(f"{p}: is a directory, not a text file")
+        raw = p.read_bytes()
+    except CorpusError:
+        raise
+    except FileNotFoundError:
+        raise CorpusError(f"{p}: no such file") from None
+    except PermissionError:
+        raise CorpusError(f"{p}: permission denied") from None
+    except OSError as exc:
+        raise CorpusError(f"{p}: cannot read ({exc.strerror or exc})") from None
+    return _from_bytes(raw, p.name or str(p), where=str(p))
+
+
+def _from_bytes(raw: bytes, name: str, where: str | None = None) -> Corpus:
+    where = where or name
+    if raw.startswith(codecs.BOM_UTF8):
+        raw = raw[len(codecs.BOM_UTF8):]
+    if not raw:
+        raise CorpusError(f"{where}: the corpus is empty")
+    if b"\x00" in raw:
+        raise CorpusError(f"{where}: looks like a binary file (contains NUL bytes), not UTF-8 text")
+    # two passes over the bytes, so that only one small chunk is ever held as UTF-32
+    vocab_codes = np.unique(np.concatenate([np.unique(c) for c in _code_points(raw, where)]))
+    n = len(raw) if raw.isascii() else sum(c.shape[0] for c in _code_points(raw, where))
+    dtype = np.uint8 if vocab_codes.size <= 256 else (np.uint16 if vocab_codes.size <= 65536 else np.uint32)
+    ix = np.empty(n, dtype=dtype)
+    at = 0
+    for c in _code_points(raw, where):
+        ix[at:at + c.shape[0]] = np.searchsorted(vocab_codes, c)
+        at += c.shape[0]
+    ix.setflags(write=False)
+    vocab = "".join(map(chr, vocab_codes.tolist()))
+    digest = hashlib.sha256(raw).hexdigest()[:16]
+    return Corpus(name=name, vocab=vocab, ix=ix, fingerprint=f"{len(raw)}-{digest}")
+
+
+def _code_points(raw: bytes, where: str):
+    """Yield the text's code points as uint32 (or uint8 for ASCII) arrays, chunk by chunk."""
+    if raw.isascii():
+        for start in range(0, len(raw), _CHUNK):
+            yield np.frombuffer(raw, dtype=np.uint8, count=min(_CHUNK, len(raw) - start), offset=start)
+        return
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    mv = memoryview(raw)
+    for start in range(0, len(raw), _CHUNK):
+        final = start + _CHUNK >= len(raw)
+        try:
+            text = decoder.decode(mv[start:start + _CHUNK], final=final)
+        except UnicodeDecodeError as exc:
+            offset = max(0, start + exc.start - len(exc.object) + len(mv[start:start + _CHUNK]))
+            raise CorpusError(f"{where}: not valid UTF-8 (bad byte near offset {offset})") from None
+        if text:
+            yield np.frombuffer(text.encode("utf-32-le"), dtype="<u4")

@@ -1,0 +1,201 @@
+"""The training loop of min-char-rnn as an object: data walk, loss, Adagrad, periodic samples.
+
+`Trainer.step()` is exactly one iteration of the original `while True:` body, in its order:
+reset at the end of the data (or on the first iteration), take a window, sample every
+`sample_every` iterations, loss and gradients, smoothed loss, Adagrad update, advance.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .config import Config
+from .data import Corpus, CorpusError
+from .model import PARAM_NAMES, RNN, FlatParams
+from .optim import EPS, Adagrad
+
+
+class Diverged(RuntimeError):
+    """The loss became non-finite; the parameters are left as they were before the step."""
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """What one iteration produced; cheap enough to make every step."""
+
+    iteration: int  # n of this step, from 0
+    loss: float  # summed cross-entropy over the window (nats)
+    smooth_loss: float  # 0.999 * s + 0.001 * loss
+    position: int  # p: start of this step's window in the corpus
+    sample: str | None  # the periodic sample taken before this step, if one was due
+
+
+@dataclass(frozen=True)
+class TrainStats:
+    """A full picture of the latest step, computed on demand (tens of microseconds)."""
+
+    iteration: int  # iterations completed
+    loss: float
+    smooth_loss: float
+    seq_length: int
+    position: int  # p of the next window
+    epoch: int  # completed passes over the data
+    chars_seen: int
+    learning_rate: float
+    grad_norm: tuple[float, ...]  # per parameter, in PARAM_NAMES order (after clipping)
+    mem_norm: tuple[float, ...]  # Adagrad memory
+    param_norm: tuple[float, ...]
+    step_median: tuple[float, ...]  # median of lr / sqrt(mem + 1e-8)
+    clipped_fraction: float  # share of gradient entries at the clip bound
+    clipped_by_param: tuple[float, ...]
+
+
+def fresh_seed() -> int:
+    """A seed from OS entropy, recorded so that an unseeded run can be repeated."""
+    return int(np.random.SeedSequence().entropy % (2**32))
+
+
+def sampling_rng(seed: int) -> np.random.RandomState:
+    """The stream for on-demand samples, apart from the periodic one so traces stay comparable."""
+    return np.random.RandomState(np.random.SeedSequence([seed, 1]).generate_state(1)[0])
+
+
+class Trainer:
+    """One model, its optimizer state and its walk over one corpus."""
+
+    def __init__(self, corpus: Corpus, config: Config) -> None:
+        if config.seed is None:
+            config = config.with_changes(seed=fresh_seed())
+        check_fits(corpus, config)
+        self.corpus = corpus
+        self.config = config
+        V, H = corpus.vocab_size, config.hidden_size
+        # one stream, as the original's global np.random: weights first, then periodic samples
+        self.rng = np.random.RandomState(config.seed)
+        self.model = RNN.initialised(V, H, self.rng)
+        self.sample_rng = sampling_rng(config.seed)
+        self.grads = FlatParams(V, H)
+        self.optimizer = Adagrad(V, H)
+        self.hprev = np.zeros(H)
+        self.n = 0
+        self.p = 0
+        self.epoch = 0
+        self.chars_seen = 0
+        self.last_loss = math.nan
+        self.smooth_loss = float(-np.log(1.0 / V) * config.seq_length)
+        self._data = corpus.ix
+
+    # -- the loop body -------------------------------------------------------------------
+
+    def step(self) -> StepResult:
+        """One iteration of the original loop; raises Diverged on a non-finite loss."""
+        cfg = self.config
+        T, data = cfg.seq_length, self._data
+        if self.p + T + 1 >= data.shape[0] or self.n == 0:
+            if self.n > 0:
+                self.epoch += 1
+            self.hprev[...] = 0.0
+            self.p = 0
+        p = self.p
+        inputs = data[p:p + T]
+        targets = data[p + 1:p + T + 1]
+        sample = None
+        if cfg.sample_every and self.n % cfg.sample_every == 0:
+            sample = self._sample_text(self.hprev, int(inputs[0]), cfg.sample_length, self.rng)
+        loss = self.model.loss_and_grads(inputs, targets, self.hprev, self.grads,
+                                         exact=cfg.exact, clip=cfg.clip)
+        if not math.isfinite(loss):
+            why = ("exp overflowed in the exact softmax" if cfg.exact else "the parameters overflowed")
+            raise Diverged(f"loss became {loss} at iteration {self.n} ({why}); "
+                           f"parameters kept from iteration {self.n - 1}: lower the learning rate")
+        self.smooth_loss = self.smooth_loss * 0.999 + loss * 0.001
+        self.last_loss = loss
+        self.optimizer.update(self.model.params, self.grads, cfg.learning_rate)
+        self.hprev[...] = self.model.h_last
+        self.p += T
+        self.n += 1
+        self.chars_seen += T
+        return StepResult(self.n - 1, loss, self.smooth_loss, p, sample)
+
+    # -- steering between steps ----------------------------------------------------------
+
+    def set_config(self, config: Config) -> None:
+        """Apply new settings before the next step; the model shape and seed are fixed."""
+        if (config.hidden_size, config.seed) != (self.config.hidden_size, self.config.seed):
+            raise ValueError("hidden size and seed fix the model; re-initialise to change them")
+        check_fits(self.corpus, config)
+        self.config = config
+
+    def reset_hidden(self) -> None:
+        """The next window starts from h = 0; weights and position stay."""
+        self.hprev[...] = 0.0
+
+    def sample(self, length: int | None = None, prime: str | None = None,
+               temperature: float | None = None, greedy: bool | None = None) -> str:
+        """Text from the current hidden state, without touching training state.
+
+        With a `prime`, the model first reads the prime (from the current hidden state) and
+        continues after it. Draws come from a stream of their own, so the periodic samples
+        (and a headless trace) are the same whether or not this is called.
+        """
+        cfg = self.config
+        length = cfg.sample_length if length is None else length
+        h = self.hprev.copy()
+        if prime:
+            ixes = self.corpus.encode(prime)
+            h = self.model.hidden_after(h, ixes[:-1])
+            seed_ix = ixes[-1]
+        else:
+            seed_ix = int(self._data[self.p])
+        return self._sample_text(h, seed_ix, length, self.sample_rng, temperature, greedy)
+
+    def _sample_text(self, h, seed_ix, length, rng, temperature=None, greedy=None) -> str:
+        cfg = self.config
+        ixes = self.model.sample(h, seed_ix, length, rng,
+                                 cfg.temperature if temperature is None else temperature,
+                                 cfg.greedy if greedy is None else greedy)
+        return self.corpus.decode(ixes)
+
+    # -- what the monitor draws ----------------------------------------------------------
+
+    def stats(self) -> TrainStats:
+        cfg = self.config
+        g_segs = self.grads.segments()
+        m_segs = self.optimizer.mem.segments()
+        p_segs = self.model.params.segments()
+        lr = cfg.learning_rate
+        clipped = [int(np.count_nonzero(np.abs(g) >= cfg.clip)) for g in g_segs]
+        sizes = [g.shape[0] for g in g_segs]
+        return TrainStats(
+            iteration=self.n,
+            loss=self.last_loss,
+            smooth_loss=self.smooth_loss,
+            seq_length=cfg.seq_length,
+            position=self.p,
+            epoch=self.epoch,
+            chars_seen=self.chars_seen,
+            learning_rate=lr,
+            grad_norm=tuple(_norm(g) for g in g_segs),
+            mem_norm=tuple(_norm(m) for m in m_segs),
+            param_norm=tuple(_norm(q) for q in p_segs),
+            step_median=tuple(lr / math.sqrt(float(np.median(m)) + EPS) for m in m_segs),
+            clipped_fraction=sum(clipped) / sum(sizes) if self.n else 0.0,
+            clipped_by_param=tuple(c / s for c, s in zip(clipped, sizes)),
+        )
+
+
+def check_fits(corpus: Corpus, config: Config) -> None:
+    """The original needs at least seq_length + 1 characters for one window and its targets."""
+    if len(corpus) < config.seq_length + 1:
+        raise CorpusError(f"{corpus.name}: corpus has {len(corpus)} characters; "
+                          f"seq length {config.seq_length} needs at least {config.seq_length + 1}")
+
+
+def _norm(v: np.ndarray) -> float:
+    return math.sqrt(float(np.dot(v, v)))
+
+
+__all__ = ["Diverged", "PARAM_NAMES", "StepResult", "TrainStats", "Trainer", "check_fits"]
