@@ -60,6 +60,15 @@ class _Workspace:
         self.dhnext = np.empty(H)
         self.losses = np.empty(T)
         self.rows = np.arange(T)
+        self.onehot = np.zeros((T, V))  # fast mode's dWxh as one product; kept all zero between uses
+        # per-step row views, made once: indexing a row costs as much as the add it feeds
+        self.hs_rows = list(self.hs)
+        self.xw_rows = list(self.xw)
+        self.ys_rows = list(self.ys)
+        self.dy_rows = list(self.dy)
+        self.wy_rows = list(self.wy)
+        self.dtanh_rows = list(self.dtanh)
+        self.dhraw_rows = list(self.dhraw)
         self.hprev_rev = np.empty((T, H))  # h_{t-1} in reversed time order
         self.h_rev = np.empty((T, H))  # h_t in reversed time order
         self._outer_hh: np.ndarray | None = None
@@ -114,23 +123,26 @@ class RNN:
         Wxh, Whh, Why, bh, by = P.views
         T = inputs.shape[0]
         ws = self.workspace(T)
-        xw, hs, a, ys, ps = ws.xw, ws.hs, ws.a, ws.ys, ws.ps
+        hs, a, ys, ps, rows = ws.hs, ws.a, ws.ys, ws.ps, ws.rows
+        add, multiply, tanh = np.add, np.multiply, np.tanh  # locals: this loop is the hot path
 
         # forward: Wxh x_t is a column gather (exact: a one-hot product adds only zeros)
-        np.take(Wxh.T, inputs, axis=0, out=xw)
+        Wxh.T.take(inputs, axis=0, out=ws.xw)
         if not exact:
-            xw += bh  # fold the bias in once; the original adds it after Whh h
+            ws.xw += bh  # fold the bias in once; the original adds it after Whh h
         hs[0] = hprev
+        Whh_dot, h_rows, xw_rows = Whh.dot, ws.hs_rows, ws.xw_rows
         for t in range(T):
-            np.dot(Whh, hs[t], out=a)
-            a += xw[t]
+            Whh_dot(h_rows[t], a)
+            add(a, xw_rows[t], out=a)
             if exact:
-                a += bh
-            np.tanh(a, out=hs[t + 1])
+                add(a, bh, out=a)
+            tanh(a, out=h_rows[t + 1])
         H1 = hs[1:]
         if exact:
+            Why_dot, ys_rows = Why.dot, ws.ys_rows
             for t in range(T):
-                np.dot(Why, H1[t], out=ys[t])
+                Why_dot(h_rows[t + 1], ys_rows[t])
         else:
             np.dot(H1, Why.T, out=ys)
         ys += by
@@ -139,44 +151,46 @@ class RNN:
         np.exp(ys, out=ps)
         sums = ps.sum(axis=1)
         ps /= sums[:, None]
-        rows = ws.rows
+        losses = ws.losses
         if exact:
-            np.log(ps[rows, targets], out=ws.losses)
-            np.negative(ws.losses, out=ws.losses)
+            np.log(ps[rows, targets], out=losses)
+            np.negative(losses, out=losses)
         else:
-            np.log(sums, out=ws.losses)
-            ws.losses -= ys[rows, targets]
+            np.log(sums, out=losses)  # -log p = log(sum) - (y - max): finite even if p underflows
+            losses -= ys[rows, targets]
         loss = 0.0
-        for lt in ws.losses.tolist():  # summed in time order, as the original
+        for lt in losses.tolist():  # summed in time order, as the original
             loss += lt
 
-        # backward
+        # backward: dy for every step at once, then the recurrence backwards in time
         G = grads
         dy = ws.dy
         dy[...] = ps
         dy[rows, targets] -= 1
-        np.subtract(1.0, H1 * H1, out=ws.dtanh)
-        wy, dh, dhnext, dhraw = ws.wy, ws.dh, ws.dhnext, ws.dhraw
+        multiply(H1, H1, out=ws.dtanh)
+        np.subtract(1.0, ws.dtanh, out=ws.dtanh)
+        wy_rows, dh, dhnext, dhraw, dhraw_rows = ws.wy_rows, ws.dh, ws.dhnext, ws.dhraw, ws.dhraw_rows
         if exact:
+            WhyT_dot, dy_rows = Why.T.dot, ws.dy_rows
             for t in range(T):
-                np.dot(Why.T, dy[t], out=wy[t])
+                WhyT_dot(dy_rows[t], wy_rows[t])
         else:
-            np.dot(dy, Why, out=wy)
-        # the recurrence runs backwards in time; dhraw is stored in that (reversed) order
+            np.dot(dy, Why, out=ws.wy)
         dhnext[...] = 0.0
-        WhhT = Whh.T
-        for k, t in enumerate(range(T - 1, -1, -1)):
-            np.add(wy[t], dhnext, out=dh)
-            np.multiply(ws.dtanh[t], dh, out=dhraw[k])
-            np.dot(WhhT, dhraw[k], out=dhnext)
-        G.flat[G.slices[0]] = 0.0
-        # dWxh: each step adds dhraw_t to the column of its input, in reversed time order
-        np.add.at(G.Wxh.T, inputs[::-1], dhraw)
+        WhhT_dot, dtanh_rows = Whh.T.dot, ws.dtanh_rows
+        for k in range(T):  # dhraw is stored in reversed time order: dhraw[k] is step T-1-k
+            t = T - 1 - k
+            add(wy_rows[t], dhnext, out=dh)
+            multiply(dtanh_rows[t], dh, out=dhraw_rows[k])
+            WhhT_dot(dhraw_rows[k], dhnext)
         hprev_rev, h_rev = ws.hprev_rev, ws.h_rev
         np.copyto(hprev_rev, hs[-2::-1])
         np.copyto(h_rev, hs[:0:-1])
         if exact:
-            # rank-1 products summed in reversed time order, each rounded, no FMA
+            # dWxh: dhraw_t added to its input's column, in the original's reversed order
+            G.Wxh[...] = 0.0
+            np.add.at(G.Wxh.T, inputs[::-1], dhraw)
+            # rank-1 products summed in reversed time order, each product rounded (no FMA)
             np.einsum("ti,tj->tij", dy[::-1], h_rev, out=ws.outer_vh)
             np.add.reduce(ws.outer_vh, axis=0, out=G.Why)
             np.einsum("ti,tj->tij", dhraw, hprev_rev, out=ws.outer_hh)
@@ -184,6 +198,10 @@ class RNN:
             np.add.reduce(dy[::-1], axis=0, out=G.by)
             np.add.reduce(dhraw, axis=0, out=G.bh)
         else:
+            onehot = ws.onehot  # rows of the reversed inputs, so it lines up with dhraw
+            onehot[rows, inputs[::-1]] = 1.0
+            np.dot(dhraw.T, onehot, out=G.Wxh)
+            onehot[rows, inputs[::-1]] = 0.0
             np.dot(dy.T, H1, out=G.Why)
             np.dot(dhraw.T, hprev_rev, out=G.Whh)
             np.add.reduce(dy, axis=0, out=G.by)
@@ -206,28 +224,32 @@ class RNN:
         a = np.empty_like(h)
         y = np.empty(self.vocab_size)
         cdf = np.empty(self.vocab_size)
+        add, exp, tanh = np.add, np.exp, np.tanh
+        Whh_dot, Why_dot, random_sample, searchsorted = Whh.dot, Why.dot, rng.random_sample, cdf.searchsorted
         ix = seed_ix
         ixes = []
-        random_sample, searchsorted = rng.random_sample, cdf.searchsorted
         for _ in range(n):
-            np.dot(Whh, h, out=a)
-            np.add(WxhT[ix], a, out=h)
-            h += bh
-            np.tanh(h, out=h)
-            np.dot(Why, h, out=y)
-            y += by
+            Whh_dot(h, a)
+            add(WxhT[ix], a, out=h)  # (Wxh x + Whh h) + bh, the original's order
+            add(h, bh, out=h)
+            tanh(h, out=h)
+            Why_dot(h, y)
+            add(y, by, out=y)
             if temperature != 1.0:
                 y /= temperature
             if greedy:
                 ix = int(y.argmax())
-            else:
-                if y.max() > 700.0:  # exp would overflow: shift (the original would emit nan)
-                    y -= y.max()
-                np.exp(y, out=y)
-                y /= y.sum()
-                np.cumsum(y, out=cdf)
-                cdf /= cdf[-1]
-                ix = int(searchsorted(random_sample(), side="right"))
+                ixes.append(ix)
+                continue
+            total = exp(y, out=cdf).sum()
+            if not 0.0 < total < np.inf:  # exp over/underflowed: shift (the original emits nan)
+                y -= y.max()
+                total = exp(y, out=cdf).sum()
+            exp(y, out=y)
+            y /= total
+            y.cumsum(out=cdf)  # rng.choice(V, p=y): cdf normalised, then searchsorted(u, 'right')
+            cdf /= cdf[-1]
+            ix = int(searchsorted(random_sample(), side="right"))
             ixes.append(ix)
         return ixes
 

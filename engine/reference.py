@@ -111,14 +111,15 @@ class ReferenceRNN:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m engine.reference CORPUS ITERS [SEED]`: the plain loop as a whole process."""
+    """`python -m engine.reference CORPUS ITERS [SEED [SAMPLE_EVERY]]`: the plain loop as a process."""
     argv = sys.argv[1:] if argv is None else argv
     path, iters = argv[0], int(argv[1])
     seed = int(argv[2]) if len(argv) > 2 else 42
+    sample_every = int(argv[3]) if len(argv) > 3 else 100
     with open(path, encoding='utf-8') as f:
         data = f.read()
     rnn = ReferenceRNN(data, seed=seed)
-    for _ in rnn.run(iters, sample_every=100, out=sys.stdout):
+    for _ in rnn.run(iters, sample_every=sample_every, out=sys.stdout):
         pass
     return 0
 

@@ -1,0 +1,180 @@
+"""`python -m engine.bench [CORPUS]`: the engine's speed, as ratios to the plain original loop.
+
+In one process it interleaves rounds of the plain per-timestep transcription of the original
+loop (engine.reference), the exact mode and the fast mode, each continuing its own run, and
+reports the median iterations/s of each and their ratios. It also checks that the modes agree
+with the original, and times sampling 10,000 characters against the original's sample().
+With --processes it also times whole `charrnn-tui --headless` runs (startup included).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .config import Config
+from .data import load_corpus
+from .reference import ReferenceRNN
+from .trainer import Trainer
+
+SHARED_CORPUS = Path(__file__).resolve().parents[1].parent / "shared/corpora/tinyshakespeare.txt"
+
+
+def default_corpus() -> Path:
+    if SHARED_CORPUS.exists():
+        return SHARED_CORPUS
+    from sample_corpora import default_path
+
+    return default_path()
+
+
+def _rate(step, n: int) -> float:
+    t0 = time.perf_counter()
+    for _ in range(n):
+        step()
+    return n / (time.perf_counter() - t0)
+
+
+def training_rates(text: str, seed: int, rounds: int, seconds: float) -> dict[str, list[float]]:
+    """Interleaved rounds; each mode runs about `seconds` per round."""
+    corpus_path_free = text  # the reference works on the str, as the original
+    ref = ReferenceRNN(corpus_path_free, seed=seed)
+    ref_iter = ref.run(10**12, sample_every=0)
+    from .data import corpus_from_text
+
+    corpus = corpus_from_text(text)
+    modes = {
+        "plain": lambda: next(ref_iter),
+        "exact": Trainer(corpus, Config(seed=seed, exact=True, sample_every=0)).step,
+        "fast": Trainer(corpus, Config(seed=seed, sample_every=0)).step,
+    }
+    counts = {}
+    for name, step in modes.items():  # warm up and size each round to ~`seconds`
+        counts[name] = max(20, int(_rate(step, 30) * seconds))
+    rates: dict[str, list[float]] = {name: [] for name in modes}
+    for _ in range(rounds):
+        for name, step in modes.items():
+            rates[name].append(_rate(step, counts[name]))
+    return rates
+
+
+def agreement(text: str, seed: int, iters: int) -> dict[str, float]:
+    """Exact mode against the original bit for bit; fast mode's per-window error."""
+    from .data import corpus_from_text
+
+    ref = ReferenceRNN(text, seed=seed)
+    ref_losses = [loss for _, _, loss in ref.run(iters, sample_every=0)]
+    corpus = corpus_from_text(text)
+    exact = Trainer(corpus, Config(seed=seed, exact=True, sample_every=0))
+    exact_losses = [exact.step().loss for _ in range(iters)]
+    fast = Trainer(corpus, Config(seed=seed, sample_every=0))
+    fast_losses = [fast.step().loss for _ in range(iters)]
+    rel = [abs(f - r) / abs(r) for f, r in zip(fast_losses, ref_losses)]
+    bitwise = sum(e == r for e, r in zip(exact_losses, ref_losses))
+    same_weights = bool(np.array_equal(exact.model.params.Whh, ref.Whh))
+    return {"iters": iters, "exact_equal": bitwise, "exact_weights_equal": same_weights,
+            "fast_rel_first5": max(rel[:5]), "fast_rel_all": max(rel)}
+
+
+def sampling_rates(text: str, seed: int, length: int, rounds: int) -> tuple[float, float, bool]:
+    """Original sample() against RNN.sample() on trained weights, same random stream."""
+    from .data import corpus_from_text
+
+    corpus = corpus_from_text(text)
+    trainer = Trainer(corpus, Config(seed=seed, exact=True, sample_every=0))
+    for _ in range(200):
+        trainer.step()
+    ref = ReferenceRNN(text, seed=seed)
+    P = trainer.model.params
+    ref.Wxh, ref.Whh, ref.Why = P.Wxh.copy(), P.Whh.copy(), P.Why.copy()
+    ref.bh, ref.by = P.bh.reshape(-1, 1).copy(), P.by.reshape(-1, 1).copy()
+    h = trainer.hprev.copy()
+    plain_t, fast_t, same = [], [], True
+    for r in range(rounds):
+        np.random.seed(seed + r)
+        t0 = time.perf_counter()
+        plain = ref.sample(h.reshape(-1, 1), 0, length)
+        plain_t.append(time.perf_counter() - t0)
+        rng = np.random.RandomState(seed + r)
+        t0 = time.perf_counter()
+        fast = trainer.model.sample(h, 0, length, rng)
+        fast_t.append(time.perf_counter() - t0)
+        same = same and [int(i) for i in plain] == fast
+    return length / statistics.median(plain_t), length / statistics.median(fast_t), same
+
+
+def process_times(corpus: Path, iters: int, rounds: int) -> dict[str, list[float]]:
+    """Whole-process wall times, startup included, interleaved."""
+    exe = shutil.which("charrnn-tui")
+    base = [exe] if exe else [sys.executable, "-m", "charrnn_tui"]
+    cmds = {
+        "plain": [sys.executable, "-m", "engine.reference", str(corpus), str(iters), "1", "0"],
+        "exact": [*base, "--headless", "--exact", "--seed", "1", "--iters", str(iters),
+                  "--sample-every", "0", str(corpus)],
+        "fast": [*base, "--headless", "--seed", "1", "--iters", str(iters), "--sample-every", "0",
+                 str(corpus)],
+    }
+    times: dict[str, list[float]] = {name: [] for name in cmds}
+    for _ in range(rounds):
+        for name, cmd in cmds.items():
+            t0 = time.perf_counter()
+            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+            times[name].append(time.perf_counter() - t0)
+    return times
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m engine.bench", description=__doc__.split("\n")[0])
+    ap.add_argument("corpus", nargs="?", help="corpus (default: shared tinyshakespeare)")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--seconds", type=float, default=1.0, help="per mode per round")
+    ap.add_argument("--processes", action="store_true", help="also time whole processes")
+    ap.add_argument("--process-iters", type=int, default=6000)
+    args = ap.parse_args(argv)
+    path = Path(args.corpus) if args.corpus else default_corpus()
+    corpus = load_corpus(path)
+    text = corpus.text(0, len(corpus))
+    print(f"corpus {path} ({len(corpus)} chars, vocab {corpus.vocab_size}); numpy {np.__version__}; "
+          f"hidden 100, seq_length 25, float64, batch 1; pid {os.getpid()}")
+
+    agree = agreement(text, args.seed, 300)
+    print(f"agreement over {agree['iters']} iterations: exact mode equals the original loop "
+          f"bit for bit on {agree['exact_equal']}/{agree['iters']} losses "
+          f"(weights equal: {agree['exact_weights_equal']}); fast mode per-window relative "
+          f"error: {agree['fast_rel_first5']:.1e} over the first 5, {agree['fast_rel_all']:.1e} "
+          f"over all (chaos, see README)")
+
+    rates = training_rates(text, args.seed, args.rounds, args.seconds)
+    med = {k: statistics.median(v) for k, v in rates.items()}
+    print("training, iterations/s (median of %d interleaved rounds):" % args.rounds)
+    for name in rates:
+        spread = ", ".join(f"{r:.0f}" for r in rates[name])
+        print(f"  {name:6s} {med[name]:8.0f}   [{spread}]")
+    print(f"  ratio fast/plain  {med['fast'] / med['plain']:.2f}x   (bar 4.5x)")
+    print(f"  ratio exact/plain {med['exact'] / med['plain']:.2f}x   (bar 2.4x)")
+
+    plain_cps, fast_cps, same = sampling_rates(text, args.seed, 10_000, 3)
+    print(f"sampling 10000 chars: plain {plain_cps:.0f} chars/s, engine {fast_cps:.0f} chars/s, "
+          f"ratio {fast_cps / plain_cps:.2f}x (bar 2.5x); same text from the same stream: {same}")
+
+    if args.processes:
+        times = process_times(path, args.process_iters, 3)
+        tmed = {k: statistics.median(v) for k, v in times.items()}
+        print(f"whole process, {args.process_iters} iterations, startup included "
+              f"(median of 3, seconds): " + ", ".join(f"{k} {v:.2f}" for k, v in tmed.items()))
+        print(f"  ratio fast/plain  {tmed['plain'] / tmed['fast']:.2f}x   (bar 3.5x)")
+        print(f"  ratio exact/plain {tmed['plain'] / tmed['exact']:.2f}x   (bar 2x)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
