@@ -146,16 +146,19 @@ class RNN:
         else:
             np.dot(H1, Why.T, out=ys)
         ys += by
-        if not exact:
-            ys -= ys.max(axis=1, keepdims=True)  # stable softmax; exact keeps exp(y)/sum(exp(y))
-        np.exp(ys, out=ps)
-        sums = ps.sum(axis=1)
-        ps /= sums[:, None]
         losses = ws.losses
-        if exact:
-            np.log(ps[rows, targets], out=losses)
+        if exact:  # the original's exp(y)/sum(exp(y)); an overflow shows as a non-finite loss
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                np.exp(ys, out=ps)
+                sums = ps.sum(axis=1)
+                ps /= sums[:, None]
+                np.log(ps[rows, targets], out=losses)
             np.negative(losses, out=losses)
         else:
+            ys -= ys.max(axis=1, keepdims=True)  # stable softmax
+            np.exp(ys, out=ps)
+            sums = ps.sum(axis=1)
+            ps /= sums[:, None]
             np.log(sums, out=losses)  # -log p = log(sum) - (y - max): finite even if p underflows
             losses -= ys[rows, targets]
         loss = 0.0
@@ -228,29 +231,29 @@ class RNN:
         Whh_dot, Why_dot, random_sample, searchsorted = Whh.dot, Why.dot, rng.random_sample, cdf.searchsorted
         ix = seed_ix
         ixes = []
-        for _ in range(n):
-            Whh_dot(h, a)
-            add(WxhT[ix], a, out=h)  # (Wxh x + Whh h) + bh, the original's order
-            add(h, bh, out=h)
-            tanh(h, out=h)
-            Why_dot(h, y)
-            add(y, by, out=y)
-            if temperature != 1.0:
-                y /= temperature
-            if greedy:
-                ix = int(y.argmax())
-                ixes.append(ix)
-                continue
-            total = exp(y, out=cdf).sum()
-            if not 0.0 < total < np.inf:  # exp over/underflowed: shift (the original emits nan)
-                y -= y.max()
+        with np.errstate(over="ignore"):  # an overflowing exp is detected and shifted below
+            for _ in range(n):
+                Whh_dot(h, a)
+                add(WxhT[ix], a, out=h)  # (Wxh x + Whh h) + bh, the original's order
+                add(h, bh, out=h)
+                tanh(h, out=h)
+                Why_dot(h, y)
+                add(y, by, out=y)
+                if temperature != 1.0:
+                    y /= temperature
+                if greedy:
+                    ix = int(y.argmax())
+                    ixes.append(ix)
+                    continue
                 total = exp(y, out=cdf).sum()
-            exp(y, out=y)
-            y /= total
-            y.cumsum(out=cdf)  # rng.choice(V, p=y): cdf normalised, then searchsorted(u, 'right')
-            cdf /= cdf[-1]
-            ix = int(searchsorted(random_sample(), side="right"))
-            ixes.append(ix)
+                if not 0.0 < total < np.inf:  # exp over/underflowed: shift (the original emits nan)
+                    y -= y.max()
+                    total = exp(y, out=cdf).sum()
+                np.divide(cdf, total, out=y)  # p = exp(y) / sum(exp(y))
+                y.cumsum(out=cdf)  # rng.choice(V, p=y): cdf normalised, then searchsorted(u, 'right')
+                cdf /= cdf[-1]
+                ix = int(searchsorted(random_sample(), side="right"))
+                ixes.append(ix)
         return ixes
 
     def hidden_after(self, h: np.ndarray, ixes: list[int]) -> np.ndarray:

@@ -1,0 +1,149 @@
+"""Gradients, clipping, sampling and divergence of the model itself."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from engine import Config, Diverged, FlatParams, Trainer, corpus_from_text, gradient_check
+from engine.reference import ReferenceRNN
+
+from .helpers import WRAPPING_TEXT, bundled
+
+
+def _trained(text=WRAPPING_TEXT, steps=40, **config):
+    cfg = dict(seed=3, hidden_size=24, seq_length=12, sample_every=0)
+    cfg.update(config)
+    trainer = Trainer(corpus_from_text(text), Config(**cfg))
+    for _ in range(steps):
+        trainer.step()
+    return trainer
+
+
+@pytest.mark.parametrize("exact", [False, True])
+def test_gradient_check_passes_with_clipping_off(exact):
+    trainer = _trained()
+    ix = trainer.corpus.ix
+    results = gradient_check(trainer.model, ix[5:17], ix[6:18], trainer.hprev, exact=exact,
+                             entries_per_param=40)
+    for r in results:
+        assert r.passed(1e-6), (r.name, r.max_rel_error)
+    assert [r.name for r in results] == ["Wxh", "Whh", "Why", "bh", "by"]
+
+
+def test_gradient_check_catches_a_wrong_gradient(monkeypatch):
+    # a check that cannot fail proves nothing: break dWhh and expect a failure
+    trainer = _trained()
+    model = trainer.model
+    original = model.loss_and_grads
+
+    def broken(*args, **kwargs):
+        loss = original(*args, **kwargs)
+        args[3].Whh[...] *= 1.01
+        return loss
+
+    monkeypatch.setattr(model, "loss_and_grads", broken)
+    ix = trainer.corpus.ix
+    results = {r.name: r for r in gradient_check(model, ix[:12], ix[1:13], trainer.hprev)}
+    assert not results["Whh"].passed(1e-6)
+
+
+def test_gradients_are_clipped_elementwise_to_plus_minus_clip():
+    trainer = _trained(steps=1, learning_rate=0.1)
+    model, ix = trainer.model, trainer.corpus.ix
+    model.params.Why[...] *= 500  # force large gradients
+    grads = FlatParams(trainer.corpus.vocab_size, 24)
+    model.loss_and_grads(ix[:12], ix[1:13], trainer.hprev, grads, clip=None)
+    assert np.abs(grads.flat).max() > 5
+    model.loss_and_grads(ix[:12], ix[1:13], trainer.hprev, grads, clip=5.0)
+    assert np.abs(grads.flat).max() == 5.0
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_sample_equals_the_original_sample_with_the_same_stream(seed):
+    text = bundled("verse.txt")[:5000]
+    trainer = _trained(text=text, steps=150, hidden_size=100, seq_length=25)
+    ref = ReferenceRNN(text, seed=0)
+    P = trainer.model.params
+    ref.Wxh, ref.Whh, ref.Why = P.Wxh.copy(), P.Whh.copy(), P.Why.copy()
+    ref.bh, ref.by = P.bh.reshape(-1, 1).copy(), P.by.reshape(-1, 1).copy()
+    np.random.seed(seed)
+    expected = ref.sample(trainer.hprev.reshape(-1, 1).copy(), 3, 2000)
+    got = trainer.model.sample(trainer.hprev, 3, 2000, np.random.RandomState(seed))
+    assert got == [int(i) for i in expected]
+
+
+def test_sampling_disturbs_no_training_state():
+    trainer = _trained()
+    before = (trainer.model.params.flat.copy(), trainer.hprev.copy(),
+              trainer.optimizer.mem.flat.copy(), trainer.rng.get_state()[1].copy(), trainer.p)
+    trainer.sample(500)
+    trainer.sample(50, prime="the ", temperature=0.5)
+    trainer.sample(50, greedy=True)
+    after = (trainer.model.params.flat, trainer.hprev, trainer.optimizer.mem.flat,
+             trainer.rng.get_state()[1], trainer.p)
+    for b, a in zip(before[:4], after[:4]):
+        assert np.array_equal(b, a)
+    assert before[4] == after[4]
+
+
+def test_on_demand_samples_do_not_change_the_periodic_ones():
+    def periodic(extra_samples):
+        t = Trainer(corpus_from_text(WRAPPING_TEXT), Config(seed=4, hidden_size=16, sample_every=10,
+                                                          sample_length=30))
+        out = []
+        for _ in range(50):
+            out.append(t.step().sample)
+            if extra_samples:
+                t.sample(20)
+        return out
+
+    assert periodic(False) == periodic(True)
+
+
+def test_greedy_sampling_is_deterministic_and_low_temperature_concentrates():
+    trainer = _trained(text=bundled("verse.txt")[:8000], steps=300, hidden_size=64, seq_length=25)
+    assert trainer.sample(80, greedy=True) == trainer.sample(80, greedy=True)
+    cold = trainer.sample(2000, temperature=0.2)
+    hot = trainer.sample(2000, temperature=2.0)
+    assert len(set(cold)) < len(set(hot))
+
+
+def test_prime_must_use_the_vocabulary():
+    trainer = _trained()
+    with pytest.raises(ValueError, match="not in the corpus vocabulary"):
+        trainer.sample(10, prime="XYZ\u2603")
+
+
+def test_exact_mode_reports_divergence_instead_of_nan():
+    trainer = _trained(steps=0, exact=True, learning_rate=1e4, hidden_size=16)
+    with pytest.raises(Diverged, match="lower the learning rate"):
+        for _ in range(500):
+            before = trainer.model.params.flat.copy()
+            trainer.step()
+    assert np.isfinite(trainer.model.params.flat).all()
+    assert np.array_equal(before, trainer.model.params.flat)  # the failing step changed nothing
+    assert math.isfinite(trainer.smooth_loss)
+
+
+def test_fast_mode_softmax_survives_logits_that_overflow_exp():
+    trainer = _trained(steps=1)
+    trainer.model.params.by[...] = 0.0
+    trainer.model.params.by[0] = 800.0  # exp(800) overflows float64
+    loss = trainer.step().loss
+    assert math.isfinite(loss)
+
+
+def test_stats_are_plain_values_describing_the_last_step():
+    trainer = _trained(steps=10)
+    s = trainer.stats()
+    assert s.iteration == 10 and s.chars_seen == 120
+    assert len(s.grad_norm) == len(s.mem_norm) == len(s.param_norm) == len(s.step_median) == 5
+    for value in (*s.grad_norm, *s.mem_norm, *s.param_norm, *s.step_median, s.clipped_fraction):
+        assert type(value) is float and math.isfinite(value)
+    mem = trainer.optimizer.mem.segments()[1]
+    assert s.mem_norm[1] == pytest.approx(float(np.linalg.norm(mem)))
+    assert s.step_median[1] == pytest.approx(0.1 / math.sqrt(float(np.median(mem)) + 1e-8))
+    assert 0.0 <= s.clipped_fraction <= 1.0
