@@ -36,15 +36,17 @@ def default_corpus() -> Path:
     return default_path()
 
 
-def _rate(step, n: int) -> float:
-    t0 = time.perf_counter()
+def _rate(step, n: int) -> tuple[float, float]:
+    """Iterations per wall second and per CPU second of this thread (robust to busy neighbours)."""
+    w0, c0 = time.perf_counter(), time.thread_time()
     for _ in range(n):
         step()
-    return n / (time.perf_counter() - t0)
+    return n / (time.perf_counter() - w0), n / (time.thread_time() - c0)
 
 
-def training_rates(text: str, seed: int, rounds: int, seconds: float) -> dict[str, list[float]]:
-    """Interleaved rounds; each mode runs about `seconds` per round."""
+def training_rates(text: str, seed: int, rounds: int,
+                   seconds: float) -> dict[str, list[tuple[float, float]]]:
+    """Interleaved rounds of (wall, cpu) rates; each mode runs about `seconds` per round."""
     corpus_path_free = text  # the reference works on the str, as the original
     ref = ReferenceRNN(corpus_path_free, seed=seed)
     ref_iter = ref.run(10**12, sample_every=0)
@@ -58,8 +60,8 @@ def training_rates(text: str, seed: int, rounds: int, seconds: float) -> dict[st
     }
     counts = {}
     for name, step in modes.items():  # warm up and size each round to ~`seconds`
-        counts[name] = max(20, int(_rate(step, 30) * seconds))
-    rates: dict[str, list[float]] = {name: [] for name in modes}
+        counts[name] = max(20, int(_rate(step, 30)[1] * seconds))
+    rates: dict[str, list[tuple[float, float]]] = {name: [] for name in modes}
     for _ in range(rounds):
         for name, step in modes.items():
             rates[name].append(_rate(step, counts[name]))
@@ -154,13 +156,18 @@ def main(argv: list[str] | None = None) -> int:
           f"over all (chaos, see README)")
 
     rates = training_rates(text, args.seed, args.rounds, args.seconds)
-    med = {k: statistics.median(v) for k, v in rates.items()}
-    print("training, iterations/s (median of %d interleaved rounds):" % args.rounds)
-    for name in rates:
-        spread = ", ".join(f"{r:.0f}" for r in rates[name])
-        print(f"  {name:6s} {med[name]:8.0f}   [{spread}]")
-    print(f"  ratio fast/plain  {med['fast'] / med['plain']:.2f}x   (bar 4.5x)")
-    print(f"  ratio exact/plain {med['exact'] / med['plain']:.2f}x   (bar 2.4x)")
+    print(f"training, iterations/s, {args.rounds} interleaved rounds (median; wall clock, and per "
+          f"CPU second of the training thread, which a busy neighbour does not distort):")
+    for name, pairs in rates.items():
+        wall = statistics.median(w for w, _ in pairs)
+        cpu = statistics.median(c for _, c in pairs)
+        print(f"  {name:6s} wall {wall:7.0f}   cpu {cpu:7.0f}")
+    for name, bar in (("fast", 4.5), ("exact", 2.4)):
+        by_round = [m[0] / p[0] for m, p in zip(rates[name], rates["plain"])]
+        cpu_ratio = (statistics.median(c for _, c in rates[name])
+                     / statistics.median(c for _, c in rates["plain"]))
+        print(f"  ratio {name}/plain: wall {statistics.median(by_round):.2f}x (median of per-round "
+              f"ratios), cpu {cpu_ratio:.2f}x   (bar {bar}x)")
 
     plain_cps, fast_cps, same = sampling_rates(text, args.seed, 10_000, 3)
     print(f"sampling 10000 chars: plain {plain_cps:.0f} chars/s, engine {fast_cps:.0f} chars/s, "

@@ -64,8 +64,6 @@ class _Workspace:
         # per-step row views, made once: indexing a row costs as much as the add it feeds
         self.hs_rows = list(self.hs)
         self.xw_rows = list(self.xw)
-        self.ys_rows = list(self.ys)
-        self.dy_rows = list(self.dy)
         self.wy_rows = list(self.wy)
         self.dtanh_rows = list(self.dtanh)
         self.dhraw_rows = list(self.dhraw)
@@ -139,10 +137,8 @@ class RNN:
                 add(a, bh, out=a)
             tanh(a, out=h_rows[t + 1])
         H1 = hs[1:]
-        if exact:
-            Why_dot, ys_rows = Why.dot, ws.ys_rows
-            for t in range(T):
-                Why_dot(h_rows[t + 1], ys_rows[t])
+        if exact:  # one gemv per step (a stacked matmul runs the same kernel per step)
+            np.matmul(Why, H1[:, :, None], out=ys[:, :, None])
         else:
             np.dot(H1, Why.T, out=ys)
         ys += by
@@ -174,9 +170,7 @@ class RNN:
         np.subtract(1.0, ws.dtanh, out=ws.dtanh)
         wy_rows, dh, dhnext, dhraw, dhraw_rows = ws.wy_rows, ws.dh, ws.dhnext, ws.dhraw, ws.dhraw_rows
         if exact:
-            WhyT_dot, dy_rows = Why.T.dot, ws.dy_rows
-            for t in range(T):
-                WhyT_dot(dy_rows[t], wy_rows[t])
+            np.matmul(Why.T, dy[:, :, None], out=ws.wy[:, :, None])
         else:
             np.dot(dy, Why, out=ws.wy)
         dhnext[...] = 0.0
