@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, fields, replace
 
 MAX_HIDDEN = 4096  # Whh alone is 128 MiB at this size; beyond it a laptop swaps
@@ -37,6 +38,9 @@ class Config:
     greedy: bool = False
 
     def __post_init__(self) -> None:
+        _normalise_numbers(self)
+        _bool("exact", self.exact)
+        _bool("greedy", self.greedy)
         _int_in("hidden size", self.hidden_size, 1, MAX_HIDDEN)
         _int_in("seq length", self.seq_length, 1, MAX_SEQ_LENGTH)
         _float_in("learning rate", self.learning_rate, 0.0, MAX_LEARNING_RATE, open_low=True)
@@ -53,6 +57,23 @@ class Config:
         if unknown:
             raise ConfigError(f"unknown setting: {', '.join(sorted(unknown))}")
         return replace(self, **changes)
+
+
+def _normalise_numbers(config: Config) -> None:
+    """numpy scalars (from a checkpoint, say) become plain Python numbers."""
+    for f in fields(config):
+        value = getattr(config, f.name)
+        if isinstance(value, (bool, int, float)) or value is None:
+            continue
+        if isinstance(value, numbers.Integral):
+            object.__setattr__(config, f.name, int(value))
+        elif isinstance(value, numbers.Real):
+            object.__setattr__(config, f.name, float(value))
+
+
+def _bool(name: str, value: object) -> None:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{name} must be true or false, got {value!r}")
 
 
 def _int_in(name: str, value: object, low: int, high: int) -> None:

@@ -52,7 +52,10 @@ class Corpus:
 
 def corpus_from_text(text: str, name: str = "text") -> Corpus:
     """A corpus from an in-memory string (tests, the app's demo text)."""
-    raw = text.encode("utf-8")
+    try:
+        raw = text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise CorpusError(f"{name}: text holds a lone surrogate at index {exc.start}") from None
     return _from_bytes(raw, name)
 
 
