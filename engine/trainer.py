@@ -18,8 +18,12 @@ from .model import PARAM_NAMES, RNN, FlatParams
 from .optim import EPS, Adagrad
 
 
+ROLLBACK_EVERY = 100  # iterations between in-memory copies of the last good state
+DIVERGENCE_FACTOR = 100.0  # a window loss this many times uniform guessing's is divergence
+
+
 class Diverged(RuntimeError):
-    """The loss became non-finite; the parameters are left as they were before the step."""
+    """The loss became non-finite (or absurd); the last good parameters have been restored."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,8 @@ class Trainer:
         self.last_loss = math.nan
         self.smooth_loss = float(-np.log(1.0 / V) * config.seq_length)
         self._data = corpus.ix
+        self._rollback: tuple[int, np.ndarray, np.ndarray, np.ndarray] | None = None
+        self.keep_rollback()
 
     # -- the loop body -------------------------------------------------------------------
 
@@ -107,10 +113,14 @@ class Trainer:
             sample = self._sample_text(self.hprev, int(inputs[0]), cfg.sample_length, self.rng)
         loss = self.model.loss_and_grads(inputs, targets, self.hprev, self.grads,
                                          exact=cfg.exact, clip=cfg.clip)
-        if not math.isfinite(loss):
-            why = ("exp overflowed in the exact softmax" if cfg.exact else "the parameters overflowed")
-            raise Diverged(f"loss became {loss} at iteration {self.n} ({why}); "
-                           f"parameters kept from iteration {self.n - 1}: lower the learning rate")
+        if not (loss <= self.loss_ceiling()):  # also catches nan
+            if not math.isfinite(loss):
+                why = "exp overflowed in the exact softmax" if cfg.exact else "overflow"
+            else:
+                why = f"over {DIVERGENCE_FACTOR:g} times the loss of uniform guessing"
+            restored = self.roll_back()
+            raise Diverged(f"loss {loss:.6g} at iteration {self.n} ({why}); restored the "
+                           f"parameters of iteration {restored}: lower the learning rate")
         self.smooth_loss = self.smooth_loss * 0.999 + loss * 0.001
         self.last_loss = loss
         self.optimizer.update(self.model.params, self.grads, cfg.learning_rate)
@@ -118,7 +128,27 @@ class Trainer:
         self.p += T
         self.n += 1
         self.chars_seen += T
+        if self.n % ROLLBACK_EVERY == 0:
+            self.keep_rollback()
         return StepResult(self.n - 1, loss, self.smooth_loss, p, sample)
+
+    def loss_ceiling(self) -> float:
+        """Window losses above this are divergence (uniform guessing scores T ln V)."""
+        V = max(self.corpus.vocab_size, 2)
+        return DIVERGENCE_FACTOR * self.config.seq_length * math.log(V)
+
+    def keep_rollback(self) -> None:
+        """Remember the current parameters, memories and hidden state as the last good ones."""
+        self._rollback = (self.n, self.model.params.flat.copy(),
+                          self.optimizer.mem.flat.copy(), self.hprev.copy())
+
+    def roll_back(self) -> int:
+        """Restore the last good parameters, memories and hidden state; returns their iteration."""
+        n, params, mem, hprev = self._rollback
+        self.model.params.flat[...] = params
+        self.optimizer.mem.flat[...] = mem
+        self.hprev[...] = hprev
+        return n
 
     # -- steering between steps ----------------------------------------------------------
 
@@ -127,6 +157,7 @@ class Trainer:
         if (config.hidden_size, config.seed) != (self.config.hidden_size, self.config.seed):
             raise ValueError("hidden size and seed fix the model; re-initialise to change them")
         check_fits(self.corpus, config)
+        self.keep_rollback()  # a bad new setting can be undone to here
         self.config = config
 
     def reset_hidden(self) -> None:

@@ -119,21 +119,37 @@ def test_prime_must_use_the_vocabulary():
 
 def test_exact_mode_reports_divergence_instead_of_nan():
     trainer = _trained(steps=0, exact=True, learning_rate=1e4, hidden_size=16)
-    with pytest.raises(Diverged, match="lower the learning rate"):
+    initial = trainer.model.params.flat.copy()
+    with pytest.raises(Diverged, match="restored the parameters of iteration 0"):
         for _ in range(500):
-            before = trainer.model.params.flat.copy()
             trainer.step()
-    assert np.isfinite(trainer.model.params.flat).all()
-    assert np.array_equal(before, trainer.model.params.flat)  # the failing step changed nothing
+    assert np.array_equal(initial, trainer.model.params.flat)  # the last good state
     assert math.isfinite(trainer.smooth_loss)
+
+
+@pytest.mark.parametrize("exact", [False, True])
+def test_a_live_learning_rate_of_1e3_diverges_and_restores_the_weights_before_the_change(exact):
+    trainer = _trained(text=bundled("verse.txt")[:20_000], steps=150, exact=exact,
+                       hidden_size=100, seq_length=25)
+    before = (trainer.model.params.flat.copy(), trainer.optimizer.mem.flat.copy())
+    trainer.set_config(trainer.config.with_changes(learning_rate=1e3))
+    with pytest.raises(Diverged, match="lower the learning rate"):
+        for _ in range(100):
+            trainer.step()
+    assert np.array_equal(before[0], trainer.model.params.flat)
+    assert np.array_equal(before[1], trainer.optimizer.mem.flat)
 
 
 def test_fast_mode_softmax_survives_logits_that_overflow_exp():
     trainer = _trained(steps=1)
-    trainer.model.params.by[...] = 0.0
-    trainer.model.params.by[0] = 800.0  # exp(800) overflows float64
-    loss = trainer.step().loss
-    assert math.isfinite(loss)
+    model, ix = trainer.model, trainer.corpus.ix
+    model.params.by[...] = 0.0
+    model.params.by[0] = 800.0  # exp(800) overflows float64
+    grads = FlatParams(trainer.corpus.vocab_size, 24)
+    loss = model.loss_and_grads(ix[:12], ix[1:13], trainer.hprev, grads)
+    assert math.isfinite(loss) and np.isfinite(grads.flat).all()
+    with pytest.raises(Diverged, match="uniform guessing"):  # absurd, so training stops
+        trainer.step()
 
 
 def test_stats_are_plain_values_describing_the_last_step():
