@@ -145,7 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     path = Path(args.corpus) if args.corpus else default_corpus()
     corpus = load_corpus(path)
     text = corpus.text(0, len(corpus))
-    print(f"corpus {path} ({len(corpus)} chars, vocab {corpus.vocab_size}); numpy {np.__version__}; "
+    print(f"corpus {path} ({len(corpus)} chars, vocab {corpus.vocab_size}); "
+          f"numpy {np.__version__}; "
           f"hidden 100, seq_length 25, float64, batch 1; pid {os.getpid()}")
 
     agree = agreement(text, args.seed, 300)

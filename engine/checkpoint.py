@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from .config import Config, ConfigError
-from .data import Corpus
-from .model import PARAM_NAMES, param_shapes
+from .data import Corpus, encode
+from .model import PARAM_NAMES, RNN, param_shapes
 from .trainer import Trainer
 
 FORMAT_VERSION = 1
@@ -56,6 +56,7 @@ def _state_arrays(trainer: Trainer) -> dict[str, np.ndarray]:
         "corpus_fingerprint": np.array(trainer.corpus.fingerprint),
         "vocab": np.array([ord(c) for c in trainer.corpus.vocab], dtype=np.uint32),
         "hprev": trainer.hprev.copy(),
+        "next_ix": np.array(int(trainer.corpus.ix[trainer.p]), dtype=np.int64),
         "iteration": np.array(trainer.n, dtype=np.int64),
         "position": np.array(trainer.p, dtype=np.int64),
         "epoch": np.array(trainer.epoch, dtype=np.int64),
@@ -171,8 +172,9 @@ class _Fields:
         if key not in self.arrays:
             raise self.fail(f"missing field '{key}'")
         a = self.arrays[key]
-        if a.dtype.kind not in kinds:
-            raise self.fail(f"field '{key}' has dtype {a.dtype}, expected kind {kinds!r}")
+        if a.dtype.kind not in kinds or (kinds == "f" and a.dtype != np.float64):
+            expected = "float64" if kinds == "f" else f"kind {kinds!r}"
+            raise self.fail(f"field '{key}' has dtype {a.dtype}, expected {expected}")
         if shape is not None and a.shape != shape:
             raise self.fail(f"field '{key}' has shape {a.shape}, expected {shape}")
         if a.dtype.kind == "f" and not np.isfinite(a).all():
@@ -219,6 +221,10 @@ def read_checkpoint(path: str | os.PathLike[str]) -> tuple[Config, dict[str, obj
             raise f.fail(f"field 'm{name}' has negative Adagrad memory")
         state["m" + name] = mem
     state["hprev"] = f.get("hprev", "f", (H,))
+    next_ix = f.scalar("next_ix", "iu")
+    if not 0 <= next_ix < V:
+        raise f.fail("field 'next_ix' is outside the vocabulary")
+    state["next_ix"] = int(next_ix)
     for key in ("iteration", "position", "epoch", "chars_seen"):
         value = f.scalar(key, "iu")
         if value < 0:
@@ -272,6 +278,40 @@ def restore(trainer: Trainer, state: dict[str, object]) -> None:
     trainer.rng.set_state(state["rng"])
     trainer.sample_rng.set_state(state["sample_rng"])
     trainer.keep_rollback()
+
+
+@dataclass
+class SavedModel:
+    """A checkpoint's network and vocabulary, enough to sample without the corpus."""
+
+    config: Config
+    vocab: str
+    model: RNN
+    hprev: np.ndarray
+    next_ix: int
+    iteration: int
+    sample_rng: np.random.RandomState
+
+    def sample(self, length: int, prime: str | None = None, temperature: float | None = None,
+               greedy: bool | None = None, rng: np.random.RandomState | None = None) -> str:
+        ixes = encode(self.vocab, prime) if prime else [self.next_ix]
+        out = self.model.continue_from(
+            self.hprev, ixes, length, rng or self.sample_rng,
+            self.config.temperature if temperature is None else temperature,
+            self.config.greedy if greedy is None else greedy)
+        return "".join(self.vocab[i] for i in out)
+
+
+def load_model(path: str | os.PathLike[str]) -> SavedModel:
+    config, state = read_checkpoint(path)
+    vocab = state["vocab"]
+    model = RNN(len(vocab), config.hidden_size)
+    for name, param in zip(PARAM_NAMES, model.params.views):
+        param[...] = state[name]
+    rng = np.random.RandomState()
+    rng.set_state(state["sample_rng"])
+    return SavedModel(config, vocab, model, state["hprev"].copy(), state["next_ix"],
+                      state["iteration"], rng)
 
 
 def checkpoint_info(path: str | os.PathLike[str]) -> CheckpointInfo:

@@ -33,14 +33,8 @@ class Corpus:
     def __len__(self) -> int:
         return int(self.ix.shape[0])
 
-    def char_to_ix(self, ch: str) -> int:
-        i = self.vocab.find(ch)
-        if i < 0:
-            raise CorpusError(f"character {ch!r} is not in the corpus vocabulary")
-        return i
-
     def encode(self, text: str) -> list[int]:
-        return [self.char_to_ix(ch) for ch in text]
+        return encode(self.vocab, text)
 
     def decode(self, ixes) -> str:
         vocab = self.vocab
@@ -48,6 +42,17 @@ class Corpus:
 
     def text(self, start: int, stop: int) -> str:
         return self.decode(self.ix[start:stop].tolist())
+
+
+def encode(vocab: str, text: str) -> list[int]:
+    """Indices of `text`'s characters in `vocab`; CorpusError names the first unknown one."""
+    out = []
+    for ch in text:
+        i = vocab.find(ch)
+        if i < 0:
+            raise CorpusError(f"character {ch!r} is not in the corpus vocabulary")
+        out.append(i)
+    return out
 
 
 def corpus_from_text(text: str, name: str = "text") -> Corpus:
@@ -88,7 +93,8 @@ def _from_bytes(raw: bytes, name: str, where: str | None = None) -> Corpus:
     # two passes over the bytes, so that only one small chunk is ever held as UTF-32
     vocab_codes = np.unique(np.concatenate([np.unique(c) for c in _code_points(raw, where)]))
     n = len(raw) if raw.isascii() else sum(c.shape[0] for c in _code_points(raw, where))
-    dtype = np.uint8 if vocab_codes.size <= 256 else (np.uint16 if vocab_codes.size <= 65536 else np.uint32)
+    size = vocab_codes.size
+    dtype = np.uint8 if size <= 256 else (np.uint16 if size <= 65536 else np.uint32)
     ix = np.empty(n, dtype=dtype)
     at = 0
     for c in _code_points(raw, where):
@@ -104,7 +110,8 @@ def _code_points(raw: bytes, where: str):
     """Yield the text's code points as uint32 (or uint8 for ASCII) arrays, chunk by chunk."""
     if raw.isascii():
         for start in range(0, len(raw), _CHUNK):
-            yield np.frombuffer(raw, dtype=np.uint8, count=min(_CHUNK, len(raw) - start), offset=start)
+            count = min(_CHUNK, len(raw) - start)
+            yield np.frombuffer(raw, dtype=np.uint8, count=count, offset=start)
         return
     decoder = codecs.getincrementaldecoder("utf-8")("strict")
     mv = memoryview(raw)

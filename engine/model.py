@@ -60,7 +60,7 @@ class _Workspace:
         self.dhnext = np.empty(H)
         self.losses = np.empty(T)
         self.rows = np.arange(T)
-        self.onehot = np.zeros((T, V))  # fast mode's dWxh as one product; kept all zero between uses
+        self.onehot = np.zeros((T, V))  # fast mode's dWxh as one product; all zero between uses
         # per-step row views, made once: indexing a row costs as much as the add it feeds
         self.hs_rows = list(self.hs)
         self.xw_rows = list(self.xw)
@@ -97,7 +97,7 @@ class RNN:
 
     @classmethod
     def initialised(cls, vocab_size: int, hidden_size: int, rng: np.random.RandomState) -> RNN:
-        """Weights drawn as the original: Wxh, Whh, Why from randn*0.01 in that order, zero biases."""
+        """Weights as the original draws them: Wxh, Whh, Why from randn*0.01, zero biases."""
         model = cls(vocab_size, hidden_size)
         P = model.params
         P.Wxh[...] = rng.randn(hidden_size, vocab_size) * 0.01
@@ -168,7 +168,8 @@ class RNN:
         dy[rows, targets] -= 1
         multiply(H1, H1, out=ws.dtanh)
         np.subtract(1.0, ws.dtanh, out=ws.dtanh)
-        wy_rows, dh, dhnext, dhraw, dhraw_rows = ws.wy_rows, ws.dh, ws.dhnext, ws.dhraw, ws.dhraw_rows
+        wy_rows, dh, dhnext = ws.wy_rows, ws.dh, ws.dhnext
+        dhraw, dhraw_rows = ws.dhraw, ws.dhraw_rows
         if exact:
             np.matmul(Why.T, dy[:, :, None], out=ws.wy[:, :, None])
         else:
@@ -222,7 +223,8 @@ class RNN:
         y = np.empty(self.vocab_size)
         cdf = np.empty(self.vocab_size)
         add, exp, tanh = np.add, np.exp, np.tanh
-        Whh_dot, Why_dot, random_sample, searchsorted = Whh.dot, Why.dot, rng.random_sample, cdf.searchsorted
+        Whh_dot, Why_dot = Whh.dot, Why.dot
+        random_sample, searchsorted = rng.random_sample, cdf.searchsorted
         ix = seed_ix
         ixes = []
         with np.errstate(over="ignore"):  # an overflowing exp is detected and shifted below
@@ -244,14 +246,20 @@ class RNN:
                     y -= y.max()
                     total = exp(y, out=cdf).sum()
                 np.divide(cdf, total, out=y)  # p = exp(y) / sum(exp(y))
-                y.cumsum(out=cdf)  # rng.choice(V, p=y): cdf normalised, then searchsorted(u, 'right')
+                # as rng.choice(V, p=y): normalised cdf, then searchsorted(u, side='right')
+                y.cumsum(out=cdf)
                 cdf /= cdf[-1]
                 ix = int(searchsorted(random_sample(), side="right"))
                 ixes.append(ix)
         return ixes
 
+    def continue_from(self, h: np.ndarray, ixes: list[int], n: int, rng: np.random.RandomState,
+                      temperature: float = 1.0, greedy: bool = False) -> list[int]:
+        """Read `ixes[:-1]` from hidden state `h`, then sample n indices after `ixes[-1]`."""
+        return self.sample(self.hidden_after(h, ixes[:-1]), ixes[-1], n, rng, temperature, greedy)
+
     def hidden_after(self, h: np.ndarray, ixes: list[int]) -> np.ndarray:
-        """The hidden state after reading `ixes` from `h` (priming a sample); `h` is not modified."""
+        """The hidden state after reading `ixes` from `h` (priming a sample); `h` is unchanged."""
         Wxh, Whh, Why, bh, by = self.params.views
         h = np.array(h, dtype=np.float64).reshape(-1)
         for ix in ixes:

@@ -70,7 +70,7 @@ class ReferenceRNN:
         x = np.zeros((self.vocab_size, 1))
         x[seed_ix] = 1
         ixes = []
-        for t in range(n):
+        for t in range(n):  # noqa: B007 - as the original
             h = np.tanh(np.dot(Wxh, x) + np.dot(Whh, h) + bh)
             y = np.dot(Why, h) + by
             p = np.exp(y) / np.sum(np.exp(y))
@@ -111,7 +111,8 @@ class ReferenceRNN:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m engine.reference CORPUS ITERS [SEED [SAMPLE_EVERY]]`: the plain loop as a process."""
+    """`python -m engine.reference CORPUS ITERS [SEED [SAMPLE_EVERY]]`: the plain loop, as a
+    whole process."""
     argv = sys.argv[1:] if argv is None else argv
     path, iters = argv[0], int(argv[1])
     seed = int(argv[2]) if len(argv) > 2 else 42

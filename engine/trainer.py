@@ -17,7 +17,6 @@ from .data import Corpus, CorpusError
 from .model import PARAM_NAMES, RNN, FlatParams
 from .optim import EPS, Adagrad
 
-
 ROLLBACK_EVERY = 100  # iterations between in-memory copies of the last good state
 DIVERGENCE_FACTOR = 100.0  # a window loss this many times uniform guessing's is divergence
 
@@ -173,22 +172,16 @@ class Trainer:
         (and a headless trace) are the same whether or not this is called.
         """
         cfg = self.config
-        length = cfg.sample_length if length is None else length
-        h = self.hprev.copy()
-        if prime:
-            ixes = self.corpus.encode(prime)
-            h = self.model.hidden_after(h, ixes[:-1])
-            seed_ix = ixes[-1]
-        else:
-            seed_ix = int(self._data[self.p])
-        return self._sample_text(h, seed_ix, length, self.sample_rng, temperature, greedy)
+        ixes = self.corpus.encode(prime) if prime else [int(self._data[self.p])]
+        return self.corpus.decode(self.model.continue_from(
+            self.hprev, ixes, cfg.sample_length if length is None else length, self.sample_rng,
+            cfg.temperature if temperature is None else temperature,
+            cfg.greedy if greedy is None else greedy))
 
-    def _sample_text(self, h, seed_ix, length, rng, temperature=None, greedy=None) -> str:
+    def _sample_text(self, h, seed_ix: int, length: int, rng) -> str:
         cfg = self.config
-        ixes = self.model.sample(h, seed_ix, length, rng,
-                                 cfg.temperature if temperature is None else temperature,
-                                 cfg.greedy if greedy is None else greedy)
-        return self.corpus.decode(ixes)
+        return self.corpus.decode(self.model.sample(h, seed_ix, length, rng, cfg.temperature,
+                                                    cfg.greedy))
 
     # -- what the monitor draws ----------------------------------------------------------
 

@@ -219,7 +219,8 @@ def test_headless_output_matches_the_original_layout(corpus: Path, tmp_path: Pat
     proc = run_cli(str(corpus), "--headless", "--seed", "3", "--iters", "250",
                    "--sample-every", "100", "--sample-length", "50", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stderr == ""  # seeded: no '# seed' line
+    # seeded: no '# seed' line; only where the final checkpoint went
+    assert re.fullmatch(r"# saved iteration 250 to \S+ckpt-000000250\.npz\n", proc.stderr)
     layout = "".join(sample_block(50) + rf"iter {n}, loss: {LOSS}\n" for n in (0, 100, 200))
     match = re.fullmatch(layout, proc.stdout, re.S)
     assert match, proc.stdout
@@ -254,7 +255,7 @@ def test_zero_iters_prints_nothing(corpus: Path, tmp_path: Path) -> None:
     proc = run_cli(str(corpus), "--headless", "--seed", "3", "--iters", "0", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == ""
-    assert proc.stderr == ""
+    assert proc.stderr == ""  # and no checkpoint of an untrained model
 
 
 def test_unseeded_run_announces_a_seed_that_reproduces_it(corpus: Path, tmp_path: Path) -> None:
@@ -262,7 +263,7 @@ def test_unseeded_run_announces_a_seed_that_reproduces_it(corpus: Path, tmp_path
             "--sample-length", "40")
     first = run_cli(*args, cwd=tmp_path)
     assert first.returncode == 0, first.stderr
-    match = re.fullmatch(r"# seed (\d+)\n", first.stderr)
+    match = re.fullmatch(r"# seed (\d+)\n# saved iteration 120 to \S+\n", first.stderr)
     assert match, first.stderr
     again = run_cli(*args, "--seed", match.group(1), cwd=tmp_path)
     assert again.returncode == 0, again.stderr
