@@ -133,6 +133,29 @@ def process_times(corpus: Path, iters: int, rounds: int) -> dict[str, list[float
     return times
 
 
+def peak_rss(size_mb: int, text: str) -> tuple[int, float, float]:
+    """Train headless on a generated corpus of `size_mb` MB; (bytes, peak RSS MB, seconds)."""
+    import resource
+    import tempfile
+
+    exe = shutil.which("charrnn-tui")
+    base = [exe] if exe else [sys.executable, "-m", "charrnn_tui"]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "big.txt"
+        chunk = text.encode("utf-8")
+        with open(path, "wb") as f:
+            for _ in range(size_mb * 2**20 // len(chunk) + 1):
+                f.write(chunk)
+        size = path.stat().st_size
+        t0 = time.perf_counter()
+        subprocess.run([*base, "--headless", "--seed", "1", "--iters", "200", "--no-save",
+                        "--sample-every", "0", "--log", os.devnull, str(path)],
+                       check=True, stdout=subprocess.DEVNULL)
+        seconds = time.perf_counter() - t0
+    rss_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # kilobytes on Linux
+    return size, rss_kb / 1024, seconds
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m engine.bench", description=__doc__.split("\n")[0])
     ap.add_argument("corpus", nargs="?", help="corpus (default: shared tinyshakespeare)")
@@ -141,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=1.0, help="per mode per round")
     ap.add_argument("--processes", action="store_true", help="also time whole processes")
     ap.add_argument("--process-iters", type=int, default=6000)
+    ap.add_argument("--rss-mb", type=int, default=0, metavar="MB",
+                    help="also train on a generated MB-sized corpus and report peak RSS")
     args = ap.parse_args(argv)
     path = Path(args.corpus) if args.corpus else default_corpus()
     corpus = load_corpus(path)
@@ -173,6 +198,12 @@ def main(argv: list[str] | None = None) -> int:
     plain_cps, fast_cps, same = sampling_rates(text, args.seed, 10_000, 3)
     print(f"sampling 10000 chars: plain {plain_cps:.0f} chars/s, engine {fast_cps:.0f} chars/s, "
           f"ratio {fast_cps / plain_cps:.2f}x (bar 2.5x); same text from the same stream: {same}")
+
+    if args.rss_mb:
+        size, rss, seconds = peak_rss(args.rss_mb, text)
+        print(f"large corpus: {size / 2**20:.0f} MiB file, 200 iterations headless: peak RSS "
+              f"{rss:.0f} MiB = {rss * 2**20 / size:.2f}x the file (bar ~3x), {seconds:.1f} s "
+              f"including the load")
 
     if args.processes:
         times = process_times(path, args.process_iters, 3)
