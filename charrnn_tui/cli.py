@@ -75,7 +75,8 @@ def _count(text: str) -> int:
 
 # settings a resumed run may change; None in the parsed args means "not given"
 _LIVE = {"seq_length": "seq_length", "lr": "learning_rate", "sample_every": "sample_every",
-         "sample_length": "sample_length", "temperature": "temperature"}
+         "sample_length": "sample_length", "temperature": "temperature",
+         "val_fraction": "val_fraction", "eval_every": "eval_every"}
 
 
 class UsageError(Exception):
@@ -108,6 +109,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"BPTT window in characters (default {d.seq_length})")
     model.add_argument("--lr", type=_float, default=None, metavar="LR",
                        help=f"Adagrad learning rate (default {d.learning_rate:g})")
+    model.add_argument("--val-fraction", type=_float, default=None, metavar="F",
+                       help="hold out the last F of the corpus (0-0.5) and report validation "
+                            "bits/char (default 0: train on all of it, as the original)")
+    model.add_argument("--eval-every", type=_int, default=None, metavar="N",
+                       help=f"iterations between validation passes (default {d.eval_every})")
     model.add_argument("--exact", action="store_true",
                        help="bit-for-bit the original arithmetic (slower); default: fast mode")
     sampling = p.add_argument_group("sampling and output")
@@ -165,7 +171,9 @@ def config_from_args(args: argparse.Namespace) -> Config:
         sample_every=d.sample_every if args.sample_every is None else args.sample_every,
         sample_length=d.sample_length if args.sample_length is None else args.sample_length,
         temperature=d.temperature if args.temperature is None else args.temperature,
-        greedy=args.greedy)
+        greedy=args.greedy,
+        val_fraction=d.val_fraction if args.val_fraction is None else args.val_fraction,
+        eval_every=d.eval_every if args.eval_every is None else args.eval_every)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -297,6 +305,8 @@ def headless(trainer: Trainer, iters: int | None, print_every: int,
             write("----\n %s \n----\n" % (r.sample,))
         if print_every and r.iteration % print_every == 0:
             write("iter %d, loss: %f\n" % (r.iteration, r.smooth_loss))
+        if r.val_bits is not None:
+            write("val %d, bits/char: %.4f\n" % (r.iteration, r.val_bits))
         if recorder is not None:
             recorder.after_step(trainer)
 

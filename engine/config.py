@@ -36,6 +36,8 @@ class Config:
     sample_length: int = 200
     temperature: float = 1.0
     greedy: bool = False
+    val_fraction: float = 0.0  # the last F of the corpus is held out for validation
+    eval_every: int = 1000  # iterations between validation passes (when F > 0)
 
     def __post_init__(self) -> None:
         _normalise_numbers(self)
@@ -50,6 +52,8 @@ class Config:
         _int_in("sample every", self.sample_every, 0, 10**12)
         _int_in("sample length", self.sample_length, 1, MAX_SAMPLE_LENGTH)
         _float_in("temperature", self.temperature, 0.0, MAX_TEMPERATURE, open_low=True)
+        _float_in("val fraction", self.val_fraction, 0.0, 0.5)
+        _int_in("eval every", self.eval_every, 1, 10**12)
 
     def with_changes(self, **changes: object) -> Config:
         """A validated copy with some fields changed (raises ConfigError)."""

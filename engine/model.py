@@ -89,11 +89,15 @@ class _Workspace:
 class RNN:
     """Parameters of the network and the loss/gradient and sampling routines."""
 
-    def __init__(self, vocab_size: int, hidden_size: int) -> None:
+    def __init__(self, vocab_size: int, hidden_size: int, params: FlatParams | None = None) -> None:
         self.vocab_size = vocab_size
         self.hidden_size = hidden_size
-        self.params = FlatParams(vocab_size, hidden_size)
+        self.params = params if params is not None else FlatParams(vocab_size, hidden_size)
         self._ws: _Workspace | None = None
+
+    def sharing_params(self) -> RNN:
+        """Another view of the same weights with its own workspace (evaluation, inspection)."""
+        return RNN(self.vocab_size, self.hidden_size, self.params)
 
     @classmethod
     def initialised(cls, vocab_size: int, hidden_size: int, rng: np.random.RandomState) -> RNN:
@@ -117,12 +121,19 @@ class RNN:
         The last hidden state is `self.h_last` afterwards (a view into the workspace).
         With `clip=None` the gradients are left unclipped (gradient checking).
         """
+        loss = self.forward(inputs, targets, hprev, exact)
+        self.backward(inputs, targets, grads, exact, clip)
+        return loss
+
+    def forward(self, inputs: np.ndarray, targets: np.ndarray, hprev: np.ndarray,
+                exact: bool = False) -> float:
+        """The window's summed loss; hidden states and probabilities stay in the workspace."""
         P = self.params
         Wxh, Whh, Why, bh, by = P.views
         T = inputs.shape[0]
         ws = self.workspace(T)
         hs, a, ys, ps, rows = ws.hs, ws.a, ws.ys, ws.ps, ws.rows
-        add, multiply, tanh = np.add, np.multiply, np.tanh  # locals: this loop is the hot path
+        add, tanh = np.add, np.tanh  # locals: this loop is the hot path
 
         # forward: Wxh x_t is a column gather (exact: a one-hot product adds only zeros)
         Wxh.T.take(inputs, axis=0, out=ws.xw)
@@ -160,8 +171,20 @@ class RNN:
         loss = 0.0
         for lt in losses.tolist():  # summed in time order, as the original
             loss += lt
+        self.h_last = hs[T]
+        return loss
 
-        # backward: dy for every step at once, then the recurrence backwards in time
+    def backward(self, inputs: np.ndarray, targets: np.ndarray, grads: FlatParams,
+                 exact: bool = False, clip: float | None = 5.0) -> None:
+        """Gradients of the window `forward` just ran, into `grads` (clipped unless clip=None)."""
+        P = self.params
+        Wxh, Whh, Why, bh, by = P.views
+        T = inputs.shape[0]
+        ws = self.workspace(T)
+        hs, ps, rows = ws.hs, ws.ps, ws.rows
+        add, multiply = np.add, np.multiply
+        H1 = hs[1:]
+        # dy for every step at once, then the recurrence backwards in time
         G = grads
         dy = ws.dy
         dy[...] = ps
@@ -206,8 +229,6 @@ class RNN:
             np.add.reduce(dhraw, axis=0, out=G.bh)
         if clip is not None:
             np.clip(G.flat, -clip, clip, out=G.flat)
-        self.h_last = hs[T]
-        return loss
 
     def sample(self, h: np.ndarray, seed_ix: int, n: int, rng: np.random.RandomState,
                temperature: float = 1.0, greedy: bool = False) -> list[int]:
