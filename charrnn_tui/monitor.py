@@ -1,0 +1,218 @@
+"""What the monitor draws: immutable snapshots of a run, built in the trainer thread.
+
+`engine.run` calls `Monitor.on_step` after every step (a few hundred nanoseconds: an EMA and a
+bounded append) and `Monitor.publish` from its `on_tick`. `publish` stores one frozen
+`Snapshot` in `Monitor.latest` and calls `notify` (the app posts itself a coalescing message);
+the UI reads the newest snapshot and never sees an array the trainer is still mutating.
+Nothing here imports Textual.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from engine import Config, Control, Diverged, LossHistory, Outcome, StepResult, Trainer, TrainStats
+
+TREND_SPAN = 1000  # iterations: the smoothed loss has a time constant of 1000 steps
+RATE_WINDOW = 0.5  # seconds of wall time per iterations/s measurement
+
+
+class State(StrEnum):
+    RUNNING = "running"
+    PAUSED = "paused"
+    DIVERGED = "diverged"
+    FINISHED = "finished"
+    STOPPED = "stopped"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One generated text, numbered so the UI writes each exactly once."""
+
+    serial: int
+    iteration: int  # iterations completed when it was drawn
+    text: str
+    on_demand: bool  # `s` (own RNG stream) rather than the periodic sample
+    temperature: float
+    greedy: bool
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything one frame shows: floats, ints, strings and tuples only."""
+
+    version: int
+    state: State
+    message: str  # why the run is diverged / in error; empty otherwise
+    stats: TrainStats
+    config: Config
+    corpus_name: str
+    loss_per_char: float  # smoothed cross-entropy in nats per character
+    loss_history: tuple[float, ...]  # loss_per_char over the whole run, downsampled
+    history_stride: int  # iterations per history point
+    loss_trend: float  # change of loss_per_char per 1000 iterations (nan: too early)
+    mem_trend: tuple[float, ...]  # relative growth of each memory norm per 1000 iterations
+    rate: float  # iterations per second (nan when not running)
+    samples: tuple[Sample, ...]  # the most recent ones, oldest first
+    saved_at: int | None  # iteration of the last autosave
+
+
+class Monitor:
+    """Turns a Trainer's progress into Snapshots; every method runs in the trainer thread."""
+
+    def __init__(self, trainer: Trainer, control: Control, *, history: int = 512,
+                 samples: int = 64, notify: Callable[[bool], None] | None = None,
+                 clock: Callable[[], float] = time.perf_counter) -> None:
+        self.trainer = trainer
+        self.control = control
+        # after each publish: notify(urgent); must be thread-safe and never block
+        self.notify = notify
+        self.latest: Snapshot | None = None
+        self._clock = clock
+        self._history = LossHistory(history)
+        # per character, so that a live seq_length edit does not make the curve jump
+        self._per_char = trainer.smooth_loss / trainer.config.seq_length
+        self._samples: deque[Sample] = deque(maxlen=samples)
+        self._serial = 0
+        self._version = 0
+        self._ticks: deque[tuple[int, float, tuple[float, ...]]] = deque(maxlen=256)
+        self._ended: State | None = None  # FINISHED, STOPPED or ERROR once run() returned
+        self._message = ""
+        self._diverged_at: int | None = None  # trainer.n when the last step diverged
+        self._rate = math.nan
+        self._rate_base: tuple[float, int] | None = None
+        self._urgent = False  # the next frame follows a command or an event: draw it all
+        self._saved_at: int | None = None
+
+    # -- hooks for engine.run --------------------------------------------------------------
+
+    def on_step(self, result: StepResult) -> None:
+        self._per_char = pc = (self._per_char * 0.999
+                               + result.loss / self.trainer.config.seq_length * 0.001)
+        self._history.append(pc)
+        if result.sample is not None:
+            cfg = self.trainer.config
+            self._add_sample(result.iteration, result.sample, False, cfg.temperature, cfg.greedy)
+
+    def on_diverged(self, trainer: Trainer, exc: Diverged) -> None:
+        self._diverged_at = trainer.n
+        self._message = f"{exc}. Paused: - halves the learning rate, p resumes"
+        self._urgent = True
+
+    def publish(self, trainer: Trainer) -> None:
+        """Build the newest Snapshot (on_tick: a few times a second, and after commands)."""
+        self.latest = self._snapshot(trainer.stats())
+        self._notify()
+
+    def finish(self, outcome: Outcome | None, error: BaseException | None = None) -> None:
+        """The loop returned (or raised): publish the final state."""
+        if error is not None:
+            self._ended = State.ERROR
+            self._message = f"trainer stopped: {type(error).__name__}: {error}"
+        elif outcome is Outcome.FINISHED:
+            self._ended = State.FINISHED
+        else:
+            self._ended = State.STOPPED
+        try:
+            stats = self.trainer.stats()
+        except Exception:  # a broken trainer: keep the last numbers it produced
+            stats = self.latest.stats if self.latest is not None else None
+        if stats is not None:
+            self.latest = self._snapshot(stats)
+        self._urgent = True
+        self._notify()
+
+    # -- commands (submitted by the app, run in the trainer thread) ------------------------
+
+    def sample_now(self, trainer: Trainer) -> None:
+        """Draw a sample from the current state without disturbing training."""
+        cfg = trainer.config
+        self._add_sample(trainer.n, trainer.sample(), True, cfg.temperature, cfg.greedy)
+        self._urgent = True
+
+    def note_saved(self) -> None:
+        """A checkpoint of the current iteration was written (called from the recorder)."""
+        self._saved_at = self.trainer.n
+
+    def mark_urgent(self) -> None:
+        """The next frame shows a command's effect: the UI draws every pane at once."""
+        self._urgent = True
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _notify(self) -> None:
+        if self.notify is not None:
+            urgent = self._urgent or self.latest.state is not State.RUNNING
+            self._urgent = False
+            self.notify(urgent)
+
+    def _add_sample(self, iteration: int, text: str, on_demand: bool, temperature: float,
+                    greedy: bool) -> None:
+        self._serial += 1
+        self._samples.append(Sample(self._serial, iteration, text, on_demand, temperature,
+                                    greedy))
+
+    def _state(self, n: int) -> State:
+        if self._ended is not None:
+            return self._ended
+        if self._diverged_at is not None:
+            if n == self._diverged_at and self.control.paused:
+                return State.DIVERGED
+            self._diverged_at = None  # a step succeeded, or the user resumed
+            self._message = ""
+        return State.PAUSED if self.control.paused else State.RUNNING
+
+    def _snapshot(self, st: TrainStats) -> Snapshot:
+        now = self._clock()
+        n = st.iteration
+        state = self._state(n)
+        pc = self._per_char
+        if not self._ticks or self._ticks[-1][0] != n:
+            self._ticks.append((n, pc, st.mem_norm))
+        loss_trend, mem_trend = self._trends(n, pc, st.mem_norm)
+        self._version += 1
+        trainer = self.trainer
+        return Snapshot(
+            version=self._version, state=state, message=self._message, stats=st,
+            config=trainer.config, corpus_name=trainer.corpus.name,
+            loss_per_char=pc,
+            loss_history=self._history.snapshot(), history_stride=self._history.stride,
+            loss_trend=loss_trend, mem_trend=mem_trend, rate=self._measure_rate(state, n, now),
+            samples=tuple(self._samples), saved_at=self._saved_at,
+        )
+
+    def _trends(self, n: int, pc: float, mem: tuple[float, ...]
+                ) -> tuple[float, tuple[float, ...]]:
+        """Changes per 1000 iterations over about the last TREND_SPAN iterations."""
+        in_span = [t for t in self._ticks if t[0] >= n - TREND_SPAN]
+        loss_trend = math.nan
+        if in_span and n - in_span[0][0] >= TREND_SPAN // 10:
+            loss_trend = (pc - in_span[0][1]) * 1000.0 / (n - in_span[0][0])
+        # the memory starts at zero: measure its growth from the first tick after that
+        grown = [t for t in in_span if t[0] > 0]
+        if not grown or n - grown[0][0] < TREND_SPAN // 10:
+            return loss_trend, tuple(math.nan for _ in mem)
+        old_n, _, old_mem = grown[0]
+        per_k = 1000.0 / (n - old_n)
+        return loss_trend, tuple((m / m0 - 1.0) * per_k if m0 > 0 else math.nan
+                                 for m, m0 in zip(mem, old_mem))
+
+    def _measure_rate(self, state: State, n: int, now: float) -> float:
+        if state is not State.RUNNING:
+            self._rate_base = None
+            return math.nan
+        if self._rate_base is None:
+            self._rate_base = (now, n)
+            return self._rate
+        t0, n0 = self._rate_base
+        if now - t0 >= RATE_WINDOW:
+            rate = (n - n0) / (now - t0)
+            self._rate = rate if math.isnan(self._rate) else 0.5 * self._rate + 0.5 * rate
+            self._rate_base = (now, n)
+        return self._rate

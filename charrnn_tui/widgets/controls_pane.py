@@ -1,0 +1,86 @@
+"""The Controls pane: the hyperparameters that may change while training, editable live.
+
+Enter applies a field. The pane only parses the text; the app validates the whole Config
+(`Config.with_changes`, and that a window still fits the corpus) and reports back, so a bad
+value is shown with its reason and never applied.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.app import ComposeResult
+from textual.containers import Grid, Vertical
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import Input, Label, Static
+
+from engine import Config
+
+# (label, Config field, parser)
+FIELDS: tuple[tuple[str, str, type], ...] = (
+    ("learning rate", "learning_rate", float),
+    ("seq length", "seq_length", int),
+    ("temperature", "temperature", float),
+    ("sample length", "sample_length", int),
+    ("sample every", "sample_every", int),
+)
+KIND = {int: "an integer", float: "a number"}
+
+
+def shown(config: Config, field: str) -> str:
+    value = getattr(config, field)
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+class ControlsPane(Vertical):
+    """Five labelled inputs and a line saying what happened to the last edit."""
+
+    @dataclass
+    class Edited(Message):
+        """The user entered a parsable value; the app decides whether it is valid."""
+
+        field: str
+        value: int | float
+
+    def __init__(self, config: Config, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.border_title = "Controls"
+        self.border_subtitle = "Enter applies · Esc leaves"
+        self._config = config
+
+    def compose(self) -> ComposeResult:
+        with Grid(id="controls-grid"):
+            for label, field, _ in FIELDS:
+                yield Label(label, classes="control-label")
+                yield Input(shown(self._config, field), id=f"ctl-{field}", compact=True,
+                            select_on_focus=True)
+        yield Static("", markup=False, id="controls-message")
+
+    def set_config(self, config: Config) -> None:
+        """Show the values in effect (after a key press or an applied edit)."""
+        self._config = config
+        for _, field, _ in FIELDS:
+            box = self.query_one(f"#ctl-{field}", Input)
+            if not box.has_focus:
+                box.value = shown(config, field)
+
+    def report(self, ok: bool, text: str) -> None:
+        mark, style = ("✓ ", "$text-success") if ok else ("✗ ", "$text-error")
+        self.query_one("#controls-message", Static).update(
+            Content.assemble((mark, style), (text, style)))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        field = (event.input.id or "").removeprefix("ctl-")
+        label, parse = next((lab, p) for lab, f, p in FIELDS if f == field)
+        text = event.value.strip()
+        try:
+            value = parse(text)
+        except ValueError:
+            self.report(False, f"{label} must be {KIND[parse]}, got {text!r}")
+            return
+        self.post_message(self.Edited(field, value))
+
+    def on_input_blurred(self, event: Input.Blurred) -> None:
+        event.input.value = shown(self._config, event.input.id.removeprefix("ctl-"))

@@ -1,0 +1,71 @@
+"""The Loss pane: a sparkline of the smoothed loss over the whole run, and its current value.
+
+The loss is shown per window (what min-char-rnn prints), per character in nats, and in bits per
+character: the per-window number alone grows with seq_length and hides progress.
+"""
+
+from __future__ import annotations
+
+import math
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+
+from ..monitor import Snapshot
+from .loss_curve import LossCurve
+from .status_line import compact_count
+from .text_lines import TextLines, line
+
+LN2 = math.log(2.0)
+FLAT = 0.005  # bits/char per 1000 iterations: below this the trend reads as flat
+
+
+def trend_text(per_k_nats: float) -> tuple[str, str]:
+    """An arrow and a number for the change of the per-char loss per 1000 iterations."""
+    if math.isnan(per_k_nats):
+        return "· trend after 100 iterations", "dim"
+    bits = per_k_nats / LN2
+    if abs(bits) < FLAT:
+        return f"≈ flat ({bits:+.3f} bits/char per 1k it)", "warn"
+    if bits < 0:
+        return f"▼ {-bits:.3f} bits/char per 1k it", "good"
+    return f"▲ {bits:.3f} bits/char per 1k it", "bad"
+
+
+class LossPane(Vertical):
+    """The loss curve over a few lines of numbers; each redrawn only when it changed."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.border_title = "Loss"
+        self._curve = LossCurve(id="loss-curve")
+        self._text = TextLines(id="loss-text")
+        self._shown_points: tuple[int, int] = (-1, -1)
+
+    def compose(self) -> ComposeResult:
+        yield self._curve
+        yield self._text
+
+    def show(self, snap: Snapshot) -> None:
+        points = snap.loss_history
+        key = (len(points), snap.history_stride)
+        if key != self._shown_points:  # a new point since it was drawn
+            self._shown_points = key
+            self._curve.set_points(points)
+        T = snap.config.seq_length
+        pc = snap.loss_per_char
+        trend, trend_style = trend_text(snap.loss_trend)
+        curve = line("")
+        if points:
+            curve = line((f"{points[0] / LN2:.2f}→{points[-1] / LN2:.2f}", "bold"),
+                         (f" bits/char, {compact_count(len(points) * snap.history_stride)} it",
+                          "dim"))
+        self._text.set_lines([
+            curve,
+            # per window tracks seq_length edits, unlike the engine's smooth_loss
+            line((f"{pc * T:.2f}", "bold"), f" nats per {T}-char window"),
+            line((f"{pc:.3f}", "bold"), " nats = ", (f"{pc / LN2:.3f}", "bold"), " bits/char",
+                 *(() if snap.stats.val_bits is None else
+                   (("  val ", "dim"), (f"{snap.stats.val_bits:.3f}", "accent")))),
+            line((trend, trend_style)),
+        ])

@@ -1,0 +1,78 @@
+"""SVG snapshots of the main screen (pytest-textual-snapshot; `--snapshot-update` rewrites them).
+
+Each run steps a fixed-seed model, paused, to a fixed iteration on a fixed text. While paused
+the loop publishes after every step, so the trends and samples do not depend on when frames
+happened, and the rate shows as "—": nothing on screen depends on the clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from charrnn_tui.app import CharRNNApp
+from engine import Config, Trainer, corpus_from_text
+
+VERSE = """THE LANTERN AT THE FORD
+
+The river keeps the lantern low,
+the ferryman is late;
+the reeds lean over, row on row,
+and [none] will mind the gate.
+
+O slow the water, slow the oar,
+the heron knows the way;
+we carried salt along the shore
+and sang until the day.
+"""
+
+
+def make_app(paused: bool = True) -> CharRNNApp:
+    config = Config(seed=7, hidden_size=32, seq_length=16, sample_every=0, sample_length=160)
+    return CharRNNApp(Trainer(corpus_from_text(VERSE * 3, "lantern.txt"), config),
+                      paused=paused)
+
+
+async def until(predicate, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.01)
+
+
+def test_main_screen_after_400_steps(snap_compare):
+    app = make_app(paused=True)
+
+    async def run_before(pilot) -> None:
+        app.session.control.step(400)
+        await until(lambda: app.session.monitor.latest.stats.iteration == 400)
+        await pilot.press("s")  # one sample from its own stream: the same every time
+        await until(lambda: app.samples.last_serial == 1)
+
+    assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
+
+
+def test_paused_at_80x24_with_a_rejected_edit(snap_compare):
+    app = make_app(paused=True)
+
+    async def run_before(pilot) -> None:
+        app.session.control.step(60)
+        await until(lambda: app.session.monitor.latest.stats.iteration == 60)
+        box = app.query_one("#ctl-learning_rate")
+        box.focus()
+        box.value = "-0.5"
+        await pilot.press("enter", "escape")
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_reinitialise_asks_first(snap_compare):
+    app = make_app(paused=True)
+
+    async def run_before(pilot) -> None:
+        app.session.control.step(5)
+        await until(lambda: app.session.monitor.latest.stats.iteration == 5)
+        await pilot.press("R")
+
+    assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
