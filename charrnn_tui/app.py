@@ -24,8 +24,8 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from engine import Config, ConfigError, Control, CorpusError, Outcome, Trainer, run
-from engine.trainer import check_fits
+from engine import Config, ConfigError, Control, CorpusError, Outcome, Trainer, check_fits, run
+from engine.checkpoint import CheckpointError, CheckpointStore, load_checkpoint
 
 from .monitor import Monitor, Snapshot, State
 from .session import RunRecorder
@@ -33,6 +33,7 @@ from .widgets.adagrad_pane import AdagradPane
 from .widgets.controls_pane import FIELDS, ControlsPane
 from .widgets.loss_pane import LossPane
 from .widgets.reinit_dialog import SAME, ReinitDialog
+from .widgets.resume_dialog import ResumeDialog
 from .widgets.samples_pane import SamplesPane
 from .widgets.status_line import StatusLine
 
@@ -107,23 +108,28 @@ class CharRNNApp(App[int]):
                 group=TEMPERATURE_KEYS),
         Binding("T", "step_temperature(1)", "temp+", id="temperature-up",
                 group=TEMPERATURE_KEYS),
+        Binding("ctrl+s", "save", "Save", id="save"),
+        Binding("o", "resume_picker", "Resume…", id="resume-picker"),
         Binding("q", "quit", "Quit", id="quit"),
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
         Binding("escape", "leave_input", "Leave input", show=False),
     ]
 
     def __init__(self, trainer: Trainer, *, iters: int | None = None,
-                 recorder: RunRecorder | None = None, refresh_hz: float = REFRESH_HZ,
+                 recorder: RunRecorder | None = None,
+                 recorder_factory: Callable[[Trainer], RunRecorder | None] | None = None,
+                 store: CheckpointStore | None = None, refresh_hz: float = REFRESH_HZ,
                  paused: bool = False, handle_signals: bool = False) -> None:
-        """`paused` starts the worker paused (tests, snapshots); `handle_signals` makes
+        """`recorder` saves and logs this run; `recorder_factory` makes one for a model that
+        replaces it (R, or a resumed checkpoint); `store` is where the resume picker looks.
+        `paused` starts the worker paused (tests, snapshots); `handle_signals` makes
         SIGINT/SIGTERM quit cleanly (only for the real terminal, not under a test runner)."""
         super().__init__()
         self.refresh_hz = refresh_hz
         self.handle_signals = handle_signals
+        self.recorder_factory = recorder_factory
+        self.store = store if store is not None else getattr(recorder, "store", None)
         self.session = self._new_session(trainer, iters, paused, recorder)
-        if recorder is not None:  # its messages go to the screen, not to stderr under it
-            recorder.report = lambda text: self.post_message(Notice(text, "Run files"))
-            recorder.on_saved = _also(self.session.monitor.note_saved, recorder.on_saved)
         self.state = State.PAUSED if paused else State.RUNNING
         self._shown_version = 0
         self._frame = 0
@@ -180,6 +186,9 @@ class CharRNNApp(App[int]):
         monitor = Monitor(trainer, control,
                           notify=lambda urgent: self.post_message(SnapshotReady(urgent)))
         self._config = trainer.config
+        if recorder is not None:  # its messages go to the screen, not to stderr under it
+            recorder.report = lambda text: self.post_message(Notice(text, "Run files"))
+            recorder.on_saved = _also(monitor.note_saved, recorder.on_saved)
         return Session(trainer, control, monitor, iters, recorder)
 
     def _start(self, session: Session) -> None:
@@ -338,6 +347,26 @@ class CharRNNApp(App[int]):
             new = t + 0.1
         self._apply("temperature", float(f"{new:.4g}"))
 
+    def action_save(self) -> None:
+        recorder = self.session.recorder
+        if recorder is None:
+            self.notify("saving is off for this run (--no-save)", title="Not saved")
+            return
+
+        def save(trainer: Trainer) -> None:
+            path = recorder.save(trainer)
+            if path is not None:
+                self.post_message(Notice(f"iteration {trainer.n} saved to {path}", "Saved",
+                                         "information"))
+
+        self._submit(save)
+
+    def action_resume_picker(self) -> None:
+        if self.store is None:
+            self.notify("no checkpoint directory for this run", title="Resume")
+            return
+        self.push_screen(ResumeDialog(self.store.infos(), self.store.directory), self._resume)
+
     def action_leave_input(self) -> None:
         self.screen.set_focus(None)
 
@@ -379,19 +408,35 @@ class CharRNNApp(App[int]):
     def _reinit(self, choice: str | None) -> None:
         if choice is None:
             return
-        old = self.session
         config = self.config if choice == SAME else self.config.with_changes(seed=None)
-        trainer = Trainer(old.trainer.corpus, config)
-        old.control.stop()  # its worker saves the old model's last checkpoint and returns
-        # the run files (checkpoints numbered by iteration, the log) belong to the old model
-        self.session = self._new_session(trainer, old.iters, False, recorder=None)
+        self._replace(Trainer(self.trainer.corpus, config),
+                      f"re-initialised with the {'same' if choice == SAME else 'new'} seed "
+                      f"{config.seed if choice == SAME else 'drawn afresh'}")
+
+    def _resume(self, path: Path | None) -> None:
+        if path is None:
+            return
+        try:
+            trainer = load_checkpoint(path, self.trainer.corpus)
+        except CheckpointError as exc:
+            self.notify(str(exc), title="Cannot resume", severity="error", timeout=10)
+            return
+        self._replace(trainer, f"resumed {path.name} at iter {trainer.n}")
+
+    def _replace(self, trainer: Trainer, what: str) -> None:
+        """Train `trainer` from now on; the old worker saves its model's last checkpoint and
+        ends, and the new model gets run files of its own."""
+        old = self.session
+        old.control.stop()
+        recorder = self.recorder_factory(trainer) if self.recorder_factory else None
+        self.session = self._new_session(trainer, old.iters, False, recorder)
         self._shown_version = 0
         self._optimistic(State.RUNNING)
         self.samples.restart()
-        self.samples.note(f"re-initialised with the {'same' if choice == SAME else 'new'} "
-                          f"seed {trainer.config.seed}"
-                          + ("; autosave and run log stay with the old model"
-                             if old.recorder is not None else ""))
+        self.controls.set_config(trainer.config)
+        self.samples.note(f"{what}; seed {trainer.config.seed}"
+                          + ("" if recorder is not None or old.recorder is None
+                             else "; this model is not saved"))
         self._start(self.session)
 
     # -- command palette -------------------------------------------------------------------
@@ -409,13 +454,16 @@ class CharRNNApp(App[int]):
         yield SystemCommand("Learning rate ÷2", "-", lambda: self.action_scale_lr(0.5))
         yield SystemCommand("Temperature down", "t", lambda: self.action_step_temperature(-1))
         yield SystemCommand("Temperature up", "T", lambda: self.action_step_temperature(1))
+        yield SystemCommand("Save a checkpoint now", "ctrl+s", self.action_save)
+        yield SystemCommand("Resume from a checkpoint", "o: pick from this corpus's "
+                            "checkpoints", self.action_resume_picker)
 
 
-def _also(note: Callable[[], None], previous: Callable[[Path], None] | None
+def _also(note: Callable[[Path], None], previous: Callable[[Path], None] | None
           ) -> Callable[[Path], None]:
     """A recorder's on_saved hook that also tells the monitor (in the trainer thread)."""
     def on_saved(path: Path) -> None:
-        note()
+        note(path)
         if previous is not None:
             previous(path)
 
@@ -423,13 +471,16 @@ def _also(note: Callable[[], None], previous: Callable[[Path], None] | None
 
 
 def run_app(trainer: Trainer, iters: int | None = None,
-            recorder: RunRecorder | None = None) -> int:
+            recorder: RunRecorder | None = None,
+            recorder_factory: Callable[[Trainer], RunRecorder | None] | None = None,
+            store: CheckpointStore | None = None) -> int:
     """Run the monitor in this terminal until the user quits; returns the exit status.
 
     When it returns the trainer thread has ended (the event loop joins it), after saving the
     final checkpoint through `recorder`.
     """
-    app = CharRNNApp(trainer, iters=iters, recorder=recorder, handle_signals=True)
+    app = CharRNNApp(trainer, iters=iters, recorder=recorder, recorder_factory=recorder_factory,
+                     store=store, handle_signals=True)
     try:
         result = app.run()
     finally:

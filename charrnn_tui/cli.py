@@ -203,7 +203,9 @@ def main(argv: list[str] | None = None) -> int:
                         announce_seed=args.seed is None and args.resume is None)
     from .app import run_app
 
-    return run_app(trainer, iters=args.iters, recorder=recorder)
+    return run_app(trainer, iters=args.iters, recorder=recorder, store=recorder.store or
+                   CheckpointStore(paths.checkpoint_dir_for(corpus.name, corpus.fingerprint)),
+                   recorder_factory=lambda tr: make_recorder(args, tr, paths, settings, warn))
 
 
 def make_trainer(args: argparse.Namespace, corpus: Corpus, paths: Paths,

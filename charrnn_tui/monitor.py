@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 
 from engine import Config, Control, Diverged, LossHistory, Outcome, StepResult, Trainer, TrainStats
 
@@ -60,7 +61,8 @@ class Snapshot:
     mem_trend: tuple[float, ...]  # relative growth of each memory norm per 1000 iterations
     rate: float  # iterations per second (nan when not running)
     samples: tuple[Sample, ...]  # the most recent ones, oldest first
-    saved_at: int | None  # iteration of the last autosave
+    saved_at: int | None  # iteration of the last checkpoint written
+    saved_path: str  # and where it went
 
 
 class Monitor:
@@ -89,6 +91,7 @@ class Monitor:
         self._rate_base: tuple[float, int] | None = None
         self._urgent = False  # the next frame follows a command or an event: draw it all
         self._saved_at: int | None = None
+        self._saved_path = ""
 
     # -- hooks for engine.run --------------------------------------------------------------
 
@@ -136,9 +139,10 @@ class Monitor:
         self._add_sample(trainer.n, trainer.sample(), True, cfg.temperature, cfg.greedy)
         self._urgent = True
 
-    def note_saved(self) -> None:
+    def note_saved(self, path: Path) -> None:
         """A checkpoint of the current iteration was written (called from the recorder)."""
         self._saved_at = self.trainer.n
+        self._saved_path = str(path)
 
     def mark_urgent(self) -> None:
         """The next frame shows a command's effect: the UI draws every pane at once."""
@@ -184,7 +188,7 @@ class Monitor:
             loss_per_char=pc,
             loss_history=self._history.snapshot(), history_stride=self._history.stride,
             loss_trend=loss_trend, mem_trend=mem_trend, rate=self._measure_rate(state, n, now),
-            samples=tuple(self._samples), saved_at=self._saved_at,
+            samples=tuple(self._samples), saved_at=self._saved_at, saved_path=self._saved_path,
         )
 
     def _trends(self, n: int, pc: float, mem: tuple[float, ...]

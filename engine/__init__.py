@@ -10,10 +10,10 @@ from .gradcheck import gradient_check
 from .history import LossHistory
 from .loop import Control, Outcome, run
 from .model import PARAM_NAMES, RNN, FlatParams
-from .trainer import Diverged, StepResult, Trainer, TrainStats
+from .trainer import Diverged, StepResult, Trainer, TrainStats, WindowView, check_fits
 
 __all__ = [
     "PARAM_NAMES", "RNN", "Config", "ConfigError", "Control", "Corpus", "CorpusError", "Diverged",
-    "FlatParams", "LossHistory", "Outcome", "StepResult", "TrainStats", "Trainer",
-    "corpus_from_text", "gradient_check", "load_corpus", "run",
+    "FlatParams", "LossHistory", "Outcome", "StepResult", "TrainStats", "Trainer", "WindowView",
+    "check_fits", "corpus_from_text", "gradient_check", "load_corpus", "run",
 ]

@@ -42,6 +42,7 @@ class CheckpointInfo:
     path: Path
     iteration: int
     smooth_loss: float
+    seq_length: int  # the smoothed loss is per window of this many characters
     saved_at: float  # unix time
 
 
@@ -315,8 +316,9 @@ def load_model(path: str | os.PathLike[str]) -> SavedModel:
 
 
 def checkpoint_info(path: str | os.PathLike[str]) -> CheckpointInfo:
-    _, state = read_checkpoint(path)
-    return CheckpointInfo(Path(path), state["iteration"], state["smooth_loss"], state["saved_at"])
+    config, state = read_checkpoint(path)
+    return CheckpointInfo(Path(path), state["iteration"], state["smooth_loss"], config.seq_length,
+                          state["saved_at"])
 
 
 # -- a directory of checkpoints --------------------------------------------------------------

@@ -61,14 +61,14 @@ class ControlsPane(Vertical):
         """Show the values in effect (after a key press or an applied edit)."""
         self._config = config
         for _, field, _ in FIELDS:
-            box = self.query_one(f"#ctl-{field}", Input)
-            if not box.has_focus:
-                box.value = shown(config, field)
+            for box in self.query(f"#ctl-{field}").results(Input):  # none while shutting down
+                if not box.has_focus:
+                    box.value = shown(config, field)
 
     def report(self, ok: bool, text: str) -> None:
         mark, style = ("✓ ", "$text-success") if ok else ("✗ ", "$text-error")
-        self.query_one("#controls-message", Static).update(
-            Content.assemble((mark, style), (text, style)))
+        for message in self.query("#controls-message").results(Static):
+            message.update(Content.assemble((mark, style), (text, style)))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

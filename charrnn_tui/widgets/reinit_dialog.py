@@ -37,7 +37,8 @@ class ReinitDialog(ModalScreen[str | None]):
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
-        self.dismiss(event.button.id if event.button.id in (SAME, NEW) else None)
+        self.action_choose(event.button.id if event.button.id in (SAME, NEW) else None)
 
     def action_choose(self, choice: str | None) -> None:
-        self.dismiss(choice)
+        if self.is_current:  # keys already queued behind the first answer must not pop again
+            self.dismiss(choice)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 from ..monitor import Snapshot, State
 from .text_lines import TextLines, line
@@ -16,6 +17,11 @@ STATE_STYLE = {
     State.ERROR: "bad",
 }
 SEP = ("  │  ", "dim")
+
+
+def home_relative(path: str) -> str:
+    home = str(Path.home())
+    return "~" + path[len(home):] if path.startswith(home + "/") else path
 
 
 def compact_count(n: int) -> str:
@@ -41,7 +47,7 @@ class StatusLine(TextLines):
         style = STATE_STYLE[state]
         about = snap.corpus_name
         if snap.saved_at is not None:
-            about += f" · saved {snap.saved_at}"
+            about += f" · saved {snap.saved_at} → {home_relative(snap.saved_path)}"
         self.set_lines([line(
             (f"iter {st.iteration}", "bold"), SEP, rate, SEP,
             f"{compact_count(st.chars_seen)} chars", SEP, f"epoch {st.epoch} · {where:.1f}%",

@@ -1,0 +1,59 @@
+"""The resume picker: this corpus's checkpoints with iteration, loss and date; pick one."""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Label, OptionList
+from textual.widgets.option_list import Option
+
+from engine.checkpoint import CheckpointInfo
+
+
+def describe(info: CheckpointInfo) -> str:
+    bits = info.smooth_loss / info.seq_length / math.log(2)
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(info.saved_at))
+    return (f"iter {info.iteration:>9}   loss {info.smooth_loss:9.4f} ({bits:.3f} bits/char)"
+            f"   {when}")
+
+
+class ResumeDialog(ModalScreen[Path | None]):
+    """Dismisses with the chosen checkpoint's path, or None."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, infos: list[CheckpointInfo], directory: Path) -> None:
+        super().__init__()
+        self.infos = infos
+        self.directory = directory
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="resume-box"):
+            yield Label("Resume from a checkpoint (newest first)", id="resume-title")
+            yield Label(str(self.directory), id="resume-dir", markup=False)
+            if self.infos:
+                yield OptionList(*(Option(describe(i), id=str(i.path))
+                                   for i in self.infos), id="resume-list")
+            else:
+                yield Label("No checkpoints for this corpus yet (ctrl+s saves one).",
+                            id="resume-empty")
+            yield Label("enter resumes · esc cancels", id="resume-help")
+
+    def on_mount(self) -> None:
+        for listing in self.query(OptionList):  # the app does not auto-focus; the list should
+            listing.focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if self.is_current:  # keys already queued behind the first answer must not pop again
+            self.dismiss(Path(event.option.id))
+
+    def action_cancel(self) -> None:
+        if self.is_current:
+            self.dismiss(None)
