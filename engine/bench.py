@@ -120,9 +120,9 @@ def process_times(corpus: Path, iters: int, rounds: int) -> dict[str, list[float
     cmds = {
         "plain": [sys.executable, "-m", "engine.reference", str(corpus), str(iters), "1", "0"],
         "exact": [*base, "--headless", "--exact", "--seed", "1", "--iters", str(iters),
-                  "--sample-every", "0", str(corpus)],
+                  "--sample-every", "0", "--no-save", "--log", os.devnull, str(corpus)],
         "fast": [*base, "--headless", "--seed", "1", "--iters", str(iters), "--sample-every", "0",
-                 str(corpus)],
+                 "--no-save", "--log", os.devnull, str(corpus)],
     }
     times: dict[str, list[float]] = {name: [] for name in cmds}
     for _ in range(rounds):
