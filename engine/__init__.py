@@ -4,13 +4,21 @@ Never imports textual, rich or charrnn_tui: the CLI, the app, the benchmark and 
 drive training through this one API.
 """
 
-from .config import Config, ConfigError
-from .data import Corpus, CorpusError, corpus_from_text, load_corpus
-from .gradcheck import gradient_check
-from .history import LossHistory
-from .loop import Control, Outcome, run
-from .model import PARAM_NAMES, RNN, FlatParams
-from .trainer import Diverged, StepResult, Trainer, TrainStats, WindowView, check_fits
+import os
+
+# batch-1 products are too small to share between cores: BLAS threads only add handoffs,
+# compete with the UI thread, and change summation order (so results) with the core count.
+# Set before numpy loads its BLAS; an explicit setting in the environment wins.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+from .config import Config, ConfigError  # noqa: E402
+from .data import Corpus, CorpusError, corpus_from_text, load_corpus  # noqa: E402
+from .gradcheck import gradient_check  # noqa: E402
+from .history import LossHistory  # noqa: E402
+from .loop import Control, Outcome, run  # noqa: E402
+from .model import PARAM_NAMES, RNN, FlatParams  # noqa: E402
+from .trainer import Diverged, StepResult, Trainer, TrainStats, WindowView, check_fits  # noqa: E402
 
 __all__ = [
     "PARAM_NAMES", "RNN", "Config", "ConfigError", "Control", "Corpus", "CorpusError", "Diverged",
