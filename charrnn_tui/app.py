@@ -31,11 +31,17 @@ from .monitor import Monitor, Snapshot, State
 from .session import RunRecorder
 from .widgets.adagrad_pane import AdagradPane
 from .widgets.controls_pane import FIELDS, ControlsPane
+from .widgets.gradcheck_view import GradCheckDone, GradCheckView, check_trainer
+from .widgets.hidden_view import HiddenView
+from .widgets.loss_chart import LossChart
 from .widgets.loss_pane import LossPane
 from .widgets.reinit_dialog import SAME, ReinitDialog
 from .widgets.resume_dialog import ResumeDialog
 from .widgets.samples_pane import SamplesPane
 from .widgets.status_line import StatusLine
+from .widgets.stepthrough_view import StepThroughView
+from .widgets.surprisal_view import SurprisalView
+from .widgets.view_screen import ViewScreen
 
 # Snapshots (and frames) per second, chosen with `python -m charrnn_tui.bench`. Under the GIL
 # training loses about twice the UI thread's CPU time (handoffs included): drawing everything
@@ -50,6 +56,8 @@ EXIT_OK, EXIT_ERROR, EXIT_DIVERGED = 0, 1, 3
 MIN_KEY_TEMPERATURE = 0.1  # below this, `t` halves instead of stepping by 0.1
 LR_KEYS = Binding.Group("lr", compact=True)  # one footer entry per pair of keys
 TEMPERATURE_KEYS = Binding.Group("temp", compact=True)
+VIEW_KEYS = Binding.Group("views", compact=True)
+PAUSED_ONLY_VIEWS = ("stepthrough",)  # opened only while paused (g is an action of its own)
 
 
 @dataclass
@@ -108,6 +116,12 @@ class CharRNNApp(App[int]):
                 group=TEMPERATURE_KEYS),
         Binding("T", "step_temperature(1)", "temp+", id="temperature-up",
                 group=TEMPERATURE_KEYS),
+        Binding("h", "view('hidden')", "Hidden", id="view-hidden", group=VIEW_KEYS),
+        Binding("u", "view('surprisal')", "Surprisal", id="view-surprisal", group=VIEW_KEYS),
+        Binding("g", "gradient_check", "Grad check", id="view-gradcheck", group=VIEW_KEYS),
+        Binding("w", "view('stepthrough')", "Step-through", id="view-stepthrough",
+                group=VIEW_KEYS),
+        Binding("l", "view('chart')", "Loss chart", id="view-chart", group=VIEW_KEYS),
         Binding("ctrl+s", "save", "Save", id="save"),
         Binding("o", "resume_picker", "Resume…", id="resume-picker"),
         Binding("q", "quit", "Quit", id="quit"),
@@ -261,6 +275,14 @@ class CharRNNApp(App[int]):
         self._frame += 1
         everything = everything or snap.state is not State.RUNNING
         slow = everything or self._frame % SLOW_EVERY == 0
+        view = self.screen
+        if isinstance(view, ViewScreen):  # it covers the panes: draw only the view
+            view.status.show(snap)
+            if slow:
+                view.show(snap)
+            if snap.state is not self.state:
+                self._enter(snap)
+            return
         self.status.show(snap)
         if slow:
             self.loss.show(snap)
@@ -307,6 +329,11 @@ class CharRNNApp(App[int]):
             return state in (State.PAUSED, State.DIVERGED)
         if action == "step":
             return True if state in (State.PAUSED, State.DIVERGED) else None
+        if action == "gradient_check" or (action == "view" and parameters
+                                          and parameters[0] in PAUSED_ONLY_VIEWS):
+            # opening needs a pause; closing an open view does not
+            is_open = isinstance(self.screen, ViewScreen) and parameters == (self.screen.NAME,)
+            return True if state is not State.RUNNING or is_open else None
         return True
 
     def action_pause(self) -> None:
@@ -325,6 +352,60 @@ class CharRNNApp(App[int]):
 
     def action_step(self) -> None:
         self.session.control.step(1)
+
+    def action_view(self, name: str) -> None:
+        """Open the view `name`, or close it if it is in front (another view is replaced)."""
+        current = self.screen
+        if isinstance(current, ViewScreen) and current.NAME == name:
+            self.action_close_view()
+            return
+        view = self._make_view(name)
+        if isinstance(current, ViewScreen):
+            self.switch_screen(view)
+        else:
+            self.push_screen(view)
+
+    def _make_view(self, name: str) -> ViewScreen:
+        vocab = self.trainer.corpus.vocab
+        return {"hidden": lambda: HiddenView(vocab), "surprisal": lambda: SurprisalView(vocab),
+                "stepthrough": lambda: StepThroughView(vocab), "chart": LossChart,
+                "gradcheck": GradCheckView}[name]()
+
+    def action_close_view(self) -> None:
+        if isinstance(self.screen, ViewScreen):
+            self.pop_screen()
+            self.views_changed()
+
+    def views_changed(self) -> None:
+        """A view came to the front or went: ask the monitor for what it needs, redraw."""
+        screen = self.screen
+        needs = screen.NEEDS if isinstance(screen, ViewScreen) else frozenset()
+        monitor = self.session.monitor
+        if needs != monitor.views:
+            monitor.views = needs
+        self._shown_version = 0
+        self._submit(lambda trainer: None)  # publish a snapshot with it now, even if paused
+        self.refresh_bindings()
+
+    def action_gradient_check(self) -> None:
+        """Open the gradient-check view (or re-check in it): runs in the trainer thread."""
+        if isinstance(self.screen, GradCheckView):
+            self.screen.running()
+        elif isinstance(self.screen, ViewScreen):
+            self.switch_screen(GradCheckView())
+        else:
+            self.push_screen(GradCheckView())
+
+        def check(trainer: Trainer) -> None:
+            source, results = check_trainer(trainer)
+            self.post_message(GradCheckDone(trainer.n, source, tuple(results)))
+
+        self._submit(check)
+
+    def on_grad_check_done(self, message: GradCheckDone) -> None:
+        for screen in self.screen_stack:
+            if isinstance(screen, GradCheckView):
+                screen.show_results(message)
 
     def action_sample(self) -> None:
         self._submit(self.session.monitor.sample_now)
@@ -381,6 +462,8 @@ class CharRNNApp(App[int]):
         snap = self.session.monitor.latest
         if snap is not None:
             self.status.show(snap, state)
+            if isinstance(self.screen, ViewScreen):
+                self.screen.status.show(snap, state)
 
     # -- settings --------------------------------------------------------------------------
 
@@ -430,6 +513,7 @@ class CharRNNApp(App[int]):
         old.control.stop()
         recorder = self.recorder_factory(trainer) if self.recorder_factory else None
         self.session = self._new_session(trainer, old.iters, False, recorder)
+        self.session.monitor.views = old.monitor.views
         self._shown_version = 0
         self._optimistic(State.RUNNING)
         self.samples.restart()
@@ -454,6 +538,16 @@ class CharRNNApp(App[int]):
         yield SystemCommand("Learning rate ÷2", "-", lambda: self.action_scale_lr(0.5))
         yield SystemCommand("Temperature down", "t", lambda: self.action_step_temperature(-1))
         yield SystemCommand("Temperature up", "T", lambda: self.action_step_temperature(1))
+        yield SystemCommand("Hidden state view", "h: heatmap of h, saturated units, the last "
+                            "window's states", lambda: self.action_view("hidden"))
+        yield SystemCommand("Surprisal view", "u: the last window coloured by loss, top-k "
+                            "next characters", lambda: self.action_view("surprisal"))
+        yield SystemCommand("Gradient check", "g: numerical vs analytic gradients (while "
+                            "paused)", self.action_gradient_check)
+        yield SystemCommand("Step-through view", "w: one window per timestep; n steps (while "
+                            "paused)", lambda: self.action_view("stepthrough"))
+        yield SystemCommand("Loss chart", "l: axes, wall time, log scale, smoothing, CSV "
+                            "export", lambda: self.action_view("chart"))
         yield SystemCommand("Save a checkpoint now", "ctrl+s", self.action_save)
         yield SystemCommand("Resume from a checkpoint", "o: pick from this corpus's "
                             "checkpoints", self.action_resume_picker)

@@ -2,6 +2,7 @@
 
     python -m charrnn_tui.bench [CORPUS] [--pairs N] [--seconds S] [--hz HZ] [--terminal]
     python -m charrnn_tui.bench --first-frame      # time from the command to the first frame
+    python -m charrnn_tui.bench --view hidden      # the same with an inspection view open
 
 One app runs (headless through `App.run_test(size=(120, 40))`, or with `--terminal` in this
 terminal, which also counts writing frames to it). The measurement alternates, N times, two
@@ -15,7 +16,9 @@ Slices a second apart see the same machine: on a shared VM the speed of a core d
 tens of percent within seconds, which swamps a few percent of overhead when whole runs are
 compared. It prints each pair, the median of the pair ratios (the bar is 0.90), the UI
 thread's share of a core (`time.thread_time` in the event-loop thread, during app slices),
-and how long `s` takes to show a sample while training.
+and how long `s` takes to show a sample while training. With `--view NAME` (hidden, surprisal,
+stepthrough, gradcheck, chart) that view is in front during the app slices instead of the
+main screen (the sample latency is then not measured: the samples pane is covered).
 """
 
 from __future__ import annotations
@@ -64,7 +67,8 @@ async def until(predicate, timeout: float = 10.0) -> None:
 
 
 def measure(corpus, config: Config, pairs: int, seconds: float, hz: float,
-            terminal: bool = False, report=print) -> tuple[list[Pair], list[float]]:
+            terminal: bool = False, report=print, view: str | None = None
+            ) -> tuple[list[Pair], list[float]]:
     """Alternate app and headless slices in one app session; also time `s` a few times."""
     from .app import CharRNNApp
     from .monitor import State
@@ -109,6 +113,10 @@ def measure(corpus, config: Config, pairs: int, seconds: float, hz: float,
 
     async def session(pilot) -> None:
         await until(lambda: trainer.n > 0)
+        if view is not None:
+            app.push_screen(app._make_view(view))
+            await until(lambda: app.session.monitor.views == app.screen.NEEDS
+                        and app.screen.NAME == view)
         for i in range(pairs):
             if i % 2 == 0:  # alternate the order, so a drift hits both sides alike
                 head = await headless_slice()
@@ -117,7 +125,7 @@ def measure(corpus, config: Config, pairs: int, seconds: float, hz: float,
                 rate, share = await app_slice()
                 head = await headless_slice()
             results.append(Pair(head, rate, share))
-            if i < 5:
+            if i < 5 and view is None:
                 app.session.control.resume()
                 latencies.append(await sample_latency())
             if not terminal:
@@ -195,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--terminal", action="store_true",
                    help="run the app in this terminal (counts writing frames to it) instead "
                         "of headless; use a 120x40 terminal, e.g. tmux")
+    p.add_argument("--view", choices=("hidden", "surprisal", "stepthrough", "gradcheck", "chart"),
+                   help="measure with this inspection view open")
     p.add_argument("--first-frame", action="store_true",
                    help="measure the time from the command to the first frame instead")
     args = p.parse_args(argv)
@@ -217,7 +227,9 @@ def main(argv: list[str] | None = None) -> int:
     where = "in this terminal" if args.terminal else "headless (run_test), 120x40"
     print(f"corpus {corpus_path} ({len(corpus)} chars), hidden {args.hidden}; app at {hz:g} Hz "
           f"{where}; {args.pairs} pairs of {args.seconds:g}s slices", flush=True)
-    pairs, latencies = measure(corpus, config, args.pairs, args.seconds, hz, args.terminal)
+    pairs, latencies = measure(corpus, config, args.pairs, args.seconds, hz, args.terminal,
+                               view=args.view)
+    latencies = latencies or [float("nan")]
     med = statistics.median
     ratio = med(p.ratio for p in pairs)
     print(f"median ratio app/headless {ratio:.3f} (the bar is 0.90); mean "
@@ -226,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"UI thread {100 * med(p.ui_share for p in pairs):.1f}% of a core (median of app "
           f"slices); 's' to screen while training: {1000 * med(latencies):.0f} ms median, "
           f"{1000 * max(latencies):.0f} ms max; load average {os.getloadavg()[0]:.2f} on "
-          f"{os.cpu_count()} CPUs")
+          f"{os.cpu_count()} CPUs; view {args.view or 'none (main screen)'}")
     return 0 if ratio >= 0.9 else 1
 
 

@@ -4,6 +4,9 @@
 bounded append) and `Monitor.publish` from its `on_tick`. `publish` stores one frozen
 `Snapshot` in `Monitor.latest` and calls `notify` (the app posts itself a coalescing message);
 the UI reads the newest snapshot and never sees an array the trainer is still mutating.
+Inspection views (hidden state, surprisal, step-through, the loss chart) ask for more by
+setting `Monitor.views`; only then does a snapshot carry the last window, the hidden state or
+the chart's series, so the main screen's frames cost what they did before.
 Nothing here imports Textual.
 """
 
@@ -17,10 +20,26 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from engine import Config, Control, Diverged, LossHistory, Outcome, StepResult, Trainer, TrainStats
+import numpy as np
+
+from engine import (
+    Config,
+    Control,
+    Diverged,
+    LossHistory,
+    Outcome,
+    StepResult,
+    Trainer,
+    TrainStats,
+    WindowView,
+)
 
 TREND_SPAN = 1000  # iterations: the smoothed loss has a time constant of 1000 steps
 RATE_WINDOW = 0.5  # seconds of wall time per iterations/s measurement
+# what an open view asks the snapshot to carry (Monitor.views)
+WINDOW = "window"  # the last training window (WindowView) and the carried hidden state
+SERIES = "series"  # wall time per history point and the validation history
+MAX_VAL_POINTS = 512
 
 
 class State(StrEnum):
@@ -63,6 +82,12 @@ class Snapshot:
     samples: tuple[Sample, ...]  # the most recent ones, oldest first
     saved_at: int | None  # iteration of the last checkpoint written
     saved_path: str  # and where it went
+    # only while a view that needs them is open (Monitor.views), else empty
+    window: WindowView | None = None  # the last training window, read-only copies
+    hidden: np.ndarray | None = None  # read-only copy of the carried hidden state (hprev)
+    history_start: int = 0  # iteration of the first loss_history point
+    history_times: tuple[float, ...] = ()  # seconds since the monitor started, per point
+    val_history: tuple[tuple[int, float], ...] = ()  # (iteration, validation bits/char)
 
 
 class Monitor:
@@ -78,6 +103,11 @@ class Monitor:
         self.latest: Snapshot | None = None
         self._clock = clock
         self._history = LossHistory(history)
+        self._times = LossHistory(history)  # wall time of each step, bucketed like the loss
+        self._t0 = clock()
+        self._history_start = trainer.n
+        # set from the UI thread, read here: a frozenset is replaced whole, never mutated
+        self.views: frozenset[str] = frozenset()
         # per character, so that a live seq_length edit does not make the curve jump
         self._per_char = trainer.smooth_loss / trainer.config.seq_length
         self._samples: deque[Sample] = deque(maxlen=samples)
@@ -99,6 +129,7 @@ class Monitor:
         self._per_char = pc = (self._per_char * 0.999
                                + result.loss / self.trainer.config.seq_length * 0.001)
         self._history.append(pc)
+        self._times.append(self._clock() - self._t0)
         if result.sample is not None:
             cfg = self.trainer.config
             self._add_sample(result.iteration, result.sample, False, cfg.temperature, cfg.greedy)
@@ -182,6 +213,16 @@ class Monitor:
         loss_trend, mem_trend = self._trends(n, pc, st.mem_norm)
         self._version += 1
         trainer = self.trainer
+        views = self.views
+        extra = {}
+        if WINDOW in views:
+            hidden = trainer.hprev.copy()
+            hidden.setflags(write=False)
+            extra.update(window=trainer.window_view(), hidden=hidden)
+        if SERIES in views:
+            extra.update(history_start=self._history_start,
+                         history_times=self._times.snapshot(),
+                         val_history=tuple(trainer.val_history[-MAX_VAL_POINTS:]))
         return Snapshot(
             version=self._version, state=state, message=self._message, stats=st,
             config=trainer.config, corpus_name=trainer.corpus.name,
@@ -189,6 +230,7 @@ class Monitor:
             loss_history=self._history.snapshot(), history_stride=self._history.stride,
             loss_trend=loss_trend, mem_trend=mem_trend, rate=self._measure_rate(state, n, now),
             samples=tuple(self._samples), saved_at=self._saved_at, saved_path=self._saved_path,
+            **extra,
         )
 
     def _trends(self, n: int, pc: float, mem: tuple[float, ...]

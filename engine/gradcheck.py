@@ -12,42 +12,66 @@ from .model import PARAM_NAMES, RNN, FlatParams
 @dataclass(frozen=True)
 class GradCheckResult:
     name: str
-    max_rel_error: float
+    max_rel_error: float  # max over the checked entries of |num - ana| / (|num| + |ana|)
     checked: int  # entries compared
+    max_abs_error: float = 0.0
+    # per entry: (relative error, absolute error, the numerical estimate's own uncertainty)
+    entries: tuple[tuple[float, float, float], ...] = ()
 
     def passed(self, tol: float = 1e-6) -> bool:
-        return self.max_rel_error < tol
+        """Every entry within `tol` relative, or within what finite differences can resolve.
+
+        On a trained model rounding in the many saturated tanh units puts ~1e-10 of noise on
+        a difference quotient; an entry whose discrepancy is inside that noise is not a
+        failure of the analytic gradient.
+        """
+        return all(rel < tol or abs_err <= noise for rel, abs_err, noise in self.entries)
+
+    @property
+    def within_noise(self) -> int:
+        """Entries that passed only because the numerical estimate cannot resolve them."""
+        return sum(rel >= 1e-6 and abs_err <= noise for rel, abs_err, noise in self.entries)
 
 
 def gradient_check(model: RNN, inputs, targets, hprev, exact: bool = False,
-                   entries_per_param: int = 20, delta: float = 1e-5,
+                   entries_per_param: int = 20, delta: float = 1e-4,
                    rng: np.random.RandomState | None = None) -> list[GradCheckResult]:
-    """Central differences on random entries of each parameter; the model is left unchanged.
+    """Finite differences on random entries of each parameter; the model is left unchanged.
 
-    Relative error is |num - ana| / max(|num| + |ana|, 1e-12), with the loss in float64.
+    The numerical gradient is the five-point central difference; its uncertainty is three
+    times how far the two three-point estimates (steps delta and 2 delta) disagree, and at
+    least the rounding noise of the loss over the step.
     """
     rng = rng or np.random.RandomState(0)
     inputs, targets = np.asarray(inputs), np.asarray(targets)
     hprev = np.array(hprev, dtype=np.float64)
     grads = FlatParams(model.vocab_size, model.hidden_size)
-    model.loss_and_grads(inputs, targets, hprev, grads, exact=exact, clip=None)
-    scratch = FlatParams(model.vocab_size, model.hidden_size)
+    loss = model.loss_and_grads(inputs, targets, hprev, grads, exact=exact, clip=None)
     flat = model.params.flat
+    # rounding noise of a difference quotient: a few ulps of the loss over the step
+    floor = 10 * abs(loss) * np.finfo(np.float64).eps / delta
+
+    def loss_at(i: int, value: float) -> float:
+        flat[i] = value
+        return model.forward(inputs, targets, hprev, exact=exact)
+
     results = []
     for name, sl in zip(PARAM_NAMES, model.params.slices):
         size = sl.stop - sl.start
         picks = rng.choice(size, size=min(entries_per_param, size), replace=False) + sl.start
-        worst = 0.0
+        entries = []
         for i in picks:
             old = flat[i]
-            flat[i] = old + delta
-            plus = model.loss_and_grads(inputs, targets, hprev, scratch, exact=exact, clip=None)
-            flat[i] = old - delta
-            minus = model.loss_and_grads(inputs, targets, hprev, scratch, exact=exact, clip=None)
+            n1 = (loss_at(i, old + delta) - loss_at(i, old - delta)) / (2 * delta)
+            n2 = (loss_at(i, old + 2 * delta) - loss_at(i, old - 2 * delta)) / (4 * delta)
             flat[i] = old
-            numerical = (plus - minus) / (2 * delta)
+            numerical = (4 * n1 - n2) / 3
             analytic = grads.flat[i]
-            denom = max(abs(numerical) + abs(analytic), 1e-12)
-            worst = max(worst, abs(numerical - analytic) / denom)
-        results.append(GradCheckResult(name, worst, len(picks)))
+            abs_err = abs(numerical - analytic)
+            denom = abs(numerical) + abs(analytic)
+            noise = max(3 * abs(n1 - n2), floor)
+            entries.append((abs_err / denom if denom else 0.0, abs_err, noise))
+        results.append(GradCheckResult(
+            name, max((e[0] for e in entries), default=0.0), len(entries),
+            max((e[1] for e in entries), default=0.0), tuple(entries)))
     return results

@@ -24,6 +24,7 @@ FIELDS: tuple[tuple[str, str, type], ...] = (
     ("temperature", "temperature", float),
     ("sample length", "sample_length", int),
     ("sample every", "sample_every", int),
+    ("val fraction", "val_fraction", float),  # 0: no validation (the original's walk)
 )
 KIND = {int: "an integer", float: "a number"}
 
@@ -34,7 +35,7 @@ def shown(config: Config, field: str) -> str:
 
 
 class ControlsPane(Vertical):
-    """Five labelled inputs and a line saying what happened to the last edit."""
+    """Labelled inputs and a line saying what happened to the last edit."""
 
     @dataclass
     class Edited(Message):

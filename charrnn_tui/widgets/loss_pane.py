@@ -32,6 +32,15 @@ def trend_text(per_k_nats: float) -> tuple[str, str]:
     return f"▲ {bits:.3f} bits/char per 1k it", "bad"
 
 
+def val_text(snap: Snapshot) -> tuple[tuple[str, str], ...]:
+    """The latest validation bits/char; or, with no split, how to turn validation on."""
+    if not snap.config.val_fraction:
+        return (("  val off: set val fraction", "dim"),)
+    if snap.stats.val_bits is None:
+        return (("  val —", "dim"),)
+    return (("  val ", "dim"), (f"{snap.stats.val_bits:.3f}", "accent"))
+
+
 class LossPane(Vertical):
     """The loss curve over a few lines of numbers; each redrawn only when it changed."""
 
@@ -65,7 +74,6 @@ class LossPane(Vertical):
             # per window tracks seq_length edits, unlike the engine's smooth_loss
             line((f"{pc * T:.2f}", "bold"), f" nats per {T}-char window"),
             line((f"{pc:.3f}", "bold"), " nats = ", (f"{pc / LN2:.3f}", "bold"), " bits/char",
-                 *(() if snap.stats.val_bits is None else
-                   (("  val ", "dim"), (f"{snap.stats.val_bits:.3f}", "accent")))),
+                 *val_text(snap)),
             line((trend, trend_style)),
         ])

@@ -43,8 +43,12 @@ class TextLines(Widget):
     def set_lines(self, lines: Sequence[Line]) -> None:
         lines = tuple(lines)
         if lines != self._lines:
+            grew = len(lines) != len(self._lines)
             self._lines = lines
-            self.refresh()
+            self.refresh(layout=grew)  # a new line count matters only to `height: auto`
+
+    def get_content_height(self, container, viewport, width: int) -> int:
+        return len(self._lines)
 
     def notify_style_update(self) -> None:
         super().notify_style_update()

@@ -1,0 +1,110 @@
+"""The gradient-check view (`g`, while paused): numerical against analytic gradients.
+
+Runs `engine.gradient_check` in the trainer thread (it perturbs the weights and restores them,
+so it must not race a step) on a model sharing the trainer's weights, over the last training
+window from the hidden state that window started from, with clipping off. Per parameter
+matrix: entries compared, the largest relative error |num - ana| / (|num| + |ana|), pass/fail
+at 1e-6. `g` runs it again (while paused).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+
+from engine import Trainer, gradient_check
+from engine.gradcheck import GradCheckResult
+
+from ..monitor import Snapshot
+from .text_lines import TextLines, line
+from .view_screen import ViewScreen
+
+TOLERANCE = 1e-6
+ENTRIES = 20
+
+
+@dataclass
+class GradCheckDone(Message):
+    """Posted from the trainer thread with the results."""
+
+    iteration: int
+    source: str  # which window and hidden state were used
+    results: tuple[GradCheckResult, ...]
+
+
+def check_trainer(trainer: Trainer) -> tuple[str, list[GradCheckResult]]:
+    """Gradient-check the trainer's model (trainer thread only); says which window it used."""
+    model = trainer.model.sharing_params()
+    view = trainer.window_view()
+    T = trainer.config.seq_length
+    if view is not None and len(view.inputs) == T:
+        inputs, targets = np.array(view.inputs), np.array(view.targets)
+        # the hidden state that window started from: hs[0] of the model's workspace
+        hprev = trainer.model.workspace(T).hs[0].copy()
+        source = (f"the window of iteration {view.iteration}, from the hidden state it "
+                  "started from")
+    else:
+        p, data = trainer.p, trainer._data
+        if p + T + 1 >= len(data):
+            p = 0
+        inputs, targets = data[p:p + T], data[p + 1:p + T + 1]
+        hprev = trainer.hprev.copy()
+        source = f"the next window (position {p}), from the current hidden state"
+    results = gradient_check(model, inputs, targets, hprev, exact=trainer.config.exact,
+                             entries_per_param=ENTRIES)
+    return source, results
+
+
+class GradCheckView(ViewScreen):
+    """A table of per-parameter relative errors; reruns on `g` while paused."""
+
+    NAME = "gradcheck"
+    KEY = "g"
+    BINDINGS = [Binding("g", "app.gradient_check", "Re-check", id="gradcheck-again")]
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.results: tuple[GradCheckResult, ...] = ()  # the results shown (for tests)
+
+    def body(self) -> ComposeResult:
+        self.head = TextLines(classes="view-text")
+        self.table = TextLines(classes="view-table")
+        yield self.head
+        yield self.table
+
+    def on_mount(self) -> None:
+        self.running()
+
+    def running(self) -> None:
+        self.head.set_lines([line(("checking gradients…", "dim"))])
+
+    def show_results(self, message: GradCheckDone) -> None:
+        self.results = message.results
+        all_pass = all(r.passed(TOLERANCE) for r in message.results)
+        self.head.set_lines([
+            line((f"gradient check at iter {message.iteration}", "bold"),
+                 f": {message.source}; clipping off, central differences, "),
+            line(f"up to {ENTRIES} random entries per parameter, pass below {TOLERANCE:g} "
+                 "relative or within the difference quotient's own noise:  ",
+                 ("all pass" if all_pass else "FAILED", "good" if all_pass else "bad")),
+            line(""),
+            line(("{:<5}{:>9}{:>16}{:>14}   {}".format("", "checked", "max rel error",
+                                                       "in noise", "result"), "bold")),
+        ])
+        self.table.set_lines([
+            line(f"{r.name:<5}{r.checked:>9}{r.max_rel_error:>16.3e}{r.within_noise:>14}   ",
+                 ("pass", "good") if r.passed(TOLERANCE) else ("FAIL", "bad"))
+            for r in message.results])
+        if any(r.within_noise for r in message.results):
+            note = ("in noise: entries whose error exceeds the relative bar but is inside the",
+                    "numerical estimate's own uncertainty. A trained model's saturated tanh",
+                    "units put ~1e-10 of rounding noise on every difference quotient.")
+            self.table.set_lines([*self.table._lines, line(""),
+                                  *(line((text, "dim")) for text in note)])
+
+    def show(self, snap: Snapshot) -> None:
+        pass  # the status line is all that changes per frame

@@ -1,0 +1,103 @@
+"""The hidden-state view (`h`): the carried hidden vector as a heatmap, and the last window's.
+
+The grid is ceil(sqrt(H)) cells wide (10x10 for hidden 100), unit i at row i // width, column
+i % width, coloured from blue (-1) through dark (0) to red (+1). Below it, one row per timestep
+of the last training window (labelled by the input character) and one column per unit: how
+the state moved while the window was read. Saturated units (|h| > 0.99) sit where tanh's
+gradient vanishes; their share is the number to watch.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+from rich.segment import Segment
+from textual.app import ComposeResult
+
+from ..monitor import WINDOW, Snapshot, State
+from .segment_rows import SegmentRows, cells, printable
+from .text_lines import TextLines, line
+from .view_screen import ViewScreen
+
+SATURATED = 0.99
+# while training, the window strip (T x H cells) is redrawn at most this often: it is most
+# of the view's drawing cost, and the grid above already moves at the frame rate
+STRIP_SECONDS = 1.0
+
+
+def saturated_share(h: np.ndarray) -> float:
+    """The share of units with |h| > 0.99."""
+    return float(np.count_nonzero(np.abs(h) > SATURATED)) / max(1, h.size)
+
+
+def grid_shape(units: int) -> tuple[int, int]:
+    """(rows, columns) of the heatmap: square-ish, as many columns as rows or one more."""
+    cols = max(1, math.ceil(math.sqrt(units)))
+    return math.ceil(units / cols), cols
+
+
+class HiddenView(ViewScreen):
+    """Heatmap of hprev, its saturated share, and the last window's states over time."""
+
+    NAME = "hidden"
+    KEY = "h"
+    NEEDS = frozenset({WINDOW})
+
+    def __init__(self, vocab: str, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.vocab = vocab
+        self.saturated: float | None = None  # the share shown (for tests)
+        self._strip_drawn = -math.inf
+
+    def body(self) -> ComposeResult:
+        self.head = TextLines(classes="view-text")
+        self.grid = SegmentRows(classes="view-grid")
+        self.strip_head = TextLines(classes="view-text")
+        self.strip = SegmentRows(classes="view-grid")
+        yield self.head
+        yield self.grid
+        yield self.strip_head
+        yield self.strip
+
+    def show(self, snap: Snapshot) -> None:
+        h = snap.hidden
+        if h is None:
+            return
+        H = h.size
+        share = saturated_share(h)
+        self.saturated = share
+        rows, cols = grid_shape(H)
+        self.head.set_lines([
+            line((f"hidden state h ({H} units) after iter {snap.stats.iteration}", "bold"),
+                 ("  carried into the next window", "dim")),
+            line("saturated |h| > 0.99: ", (f"{100 * share:.1f}%", "warn" if share else "bold"),
+                 (f" ({int(round(share * H))} of {H})", "dim"),
+                 "   mean |h| ", (f"{float(np.abs(h).mean()):.3f}", "bold")),
+        ])
+        grid = []
+        for r in range(rows):
+            grid.append(cells(h[r * cols:(r + 1) * cols].tolist(), 2))
+        grid.append([Segment("−1 "), *cells(np.linspace(-1, 1, 2 * cols).tolist(), 1),
+                     Segment(" +1")])
+        self.grid.set_rows(grid)
+        win = snap.window
+        now = time.monotonic()
+        if snap.state is State.RUNNING and now - self._strip_drawn < STRIP_SECONDS:
+            return
+        self._strip_drawn = now
+        if win is None:
+            self.strip_head.set_lines([line(("no window yet: train or step (n) once", "dim"))])
+            self.strip.set_rows([])
+            return
+        hs = win.hidden
+        sat_window = saturated_share(hs)
+        self.strip_head.set_lines([line(
+            (f"window of iter {win.iteration}", "bold"),
+            (": a row per timestep (its input), a column per unit", "dim"),
+            "  saturated over it ", (f"{100 * sat_window:.1f}%", "bold"))])
+        width = max(1, self.size.width - 4)
+        self.strip.set_rows([
+            [Segment(f"{printable(self.vocab[ix])} "), *cells(hs[t, :width].tolist(), 1)]
+            for t, ix in enumerate(win.inputs)])

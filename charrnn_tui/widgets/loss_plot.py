@@ -1,0 +1,190 @@
+"""A line chart in braille dots with labelled axes, drawn with the line API.
+
+Each cell holds 2x4 dots. A series is sampled at every dot column (linear interpolation between
+its points) and each column is joined to the previous one by a vertical run of dots, so steep
+drops stay connected; points that share a column also mark their min..max. Everything is done
+with numpy once per new frame; `render_line` only returns prepared strips.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from rich.segment import Segment
+from rich.style import Style
+from textual.geometry import Region
+from textual.strip import Strip
+from textual.widget import Widget
+
+Y_LABEL = 8  # columns for the y tick labels
+Y_TICKS = 5
+X_TICKS = 5
+# dot (row, column) in a cell -> braille bit
+_BITS = np.array([[0x01, 0x08], [0x02, 0x10], [0x04, 0x20], [0x40, 0x80]], dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class Series:
+    xs: np.ndarray
+    ys: np.ndarray
+    style: str  # component class suffix: "train" or "val"
+
+
+def dots_of(xs: np.ndarray, ys: np.ndarray, x_range: tuple[float, float],
+            y_range: tuple[float, float], width: int, height: int) -> np.ndarray:
+    """A (4*height, 2*width) boolean grid of the polyline through (xs, ys); row 0 on top."""
+    dots = np.zeros((4 * height, 2 * width), dtype=bool)
+    if xs.size == 0 or width <= 0 or height <= 0:
+        return dots
+    x0, x1 = x_range
+    y0, y1 = y_range
+    dw, dh = 2 * width, 4 * height
+    px = np.clip(((xs - x0) / (x1 - x0 or 1.0) * (dw - 1)).round().astype(np.int64), 0, dw - 1)
+    py = np.clip(((y1 - ys) / (y1 - y0 or 1.0) * (dh - 1)).round().astype(np.int64), 0, dh - 1)
+    if xs.size == 1:
+        dots[py[0], px[0]] = True
+        return dots
+    cols = np.arange(px[0], px[-1] + 1)
+    # the line at each dot column, then the min/max of the points falling in each column
+    line = np.interp(cols, px, py).round().astype(np.int64)
+    low, high = line.copy(), line.copy()
+    np.minimum.at(low, px - px[0], py)
+    np.maximum.at(high, px - px[0], py)
+    # join each column to the previous one
+    prev = np.concatenate(([line[0]], line[:-1]))
+    low, high = np.minimum(low, prev), np.maximum(high, prev)
+    rows = np.arange(dh)[:, None]
+    dots[:, cols] = (rows >= low[None, :]) & (rows <= high[None, :])
+    return dots
+
+
+def braille(dots: np.ndarray) -> np.ndarray:
+    """Pack a (4h, 2w) grid into (h, w) braille code points (0 where a cell is empty)."""
+    h, w = dots.shape[0] // 4, dots.shape[1] // 2
+    cells = dots.reshape(h, 4, w, 2)
+    return np.einsum("ryxc,yc->rx", cells.astype(np.int64), _BITS)
+
+
+def ticks(low: float, high: float, count: int) -> list[float]:
+    if count < 2 or high == low:
+        return [low]
+    return [low + (high - low) * i / (count - 1) for i in range(count)]
+
+
+def short(v: float) -> str:
+    """A tick label of at most 7 characters."""
+    if not math.isfinite(v):
+        return "—"
+    a = abs(v)
+    if a == 0:
+        return "0"
+    if a >= 1e5 or a < 1e-2:
+        return f"{v:.1e}"
+    return f"{v:.{max(0, 2 - math.floor(math.log10(a)))}f}"
+
+
+class LossPlot(Widget):
+    """Axes, tick labels and up to two series; `plot` redraws, `render_line` only reads."""
+
+    COMPONENT_CLASSES = {"loss-plot--train", "loss-plot--val", "loss-plot--axis"}
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._args: tuple | None = None
+        self._rows: list[list[tuple[str, str]]] = []
+        self._styles: dict[str, Style] = {}
+
+    def plot(self, series: Sequence[Series], log_y: bool = False,
+             x_label: Callable[[float], str] = short) -> None:
+        self._args = (tuple(series), log_y, x_label)
+        self._draw()
+
+    def on_resize(self) -> None:
+        self._draw()
+
+    def _draw(self) -> None:
+        if self._args is None:
+            return
+        series, log_y, x_label = self._args
+        self._rows = chart_rows(series, self.size.width, self.size.height, log_y, x_label)
+        self.refresh()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles = {}
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        base = self.rich_style
+        self._styles = {"": base, **{k: base + self.get_component_rich_style(f"loss-plot--{k}")
+                                     for k in ("train", "val", "axis")}}
+        return super().render_lines(crop)
+
+    def render_line(self, y: int) -> Strip:
+        styles = self._styles or {"": self.rich_style}
+        base = styles[""]
+        width = self.size.width
+        if y >= len(self._rows):
+            return Strip.blank(width, base)
+        return Strip([Segment(t, styles.get(k, base)) for t, k in self._rows[y]]
+                     ).crop_extend(0, width, base)
+
+
+def chart_rows(series: Sequence[Series], width: int, height: int, log_y: bool,
+               x_label: Callable[[float], str]) -> list[list[tuple[str, str]]]:
+    """The chart as rows of (text, style key) runs: plot rows, the x axis, its labels."""
+    pw, ph = width - Y_LABEL - 1, height - 2
+    if pw < 4 or ph < 2:
+        return [[("(too small for a chart)", "axis")]]
+    clean = []
+    for s in series:
+        keep = np.isfinite(s.ys) & np.isfinite(s.xs) & ((s.ys > 0) if log_y else True)
+        ys = np.log10(s.ys[keep]) if log_y else s.ys[keep]
+        clean.append((s.xs[keep], ys, s.style))
+    all_x = np.concatenate([c[0] for c in clean]) if clean else np.empty(0)
+    all_y = np.concatenate([c[1] for c in clean]) if clean else np.empty(0)
+    if all_x.size == 0:
+        return [[("no data yet", "axis")]]
+    x_range = (float(all_x.min()), float(all_x.max()))
+    y_lo, y_hi = float(all_y.min()), float(all_y.max())
+    pad = (y_hi - y_lo) * 0.05 or 0.5
+    y_range = (y_lo - pad, y_hi + pad)
+    codes = np.zeros((ph, pw), dtype=np.int64)
+    owner = np.full((ph, pw), "", dtype=object)
+    for xs, ys, style in clean:  # later series (validation) are drawn over earlier ones
+        c = braille(dots_of(xs, ys, x_range, y_range, pw, ph))
+        owner[c > 0] = style
+        codes |= c
+    # y tick labels at evenly spaced rows
+    labels = {}
+    for i, v in enumerate(ticks(y_range[1], y_range[0], Y_TICKS)):
+        row = round(i * (ph - 1) / (Y_TICKS - 1))
+        labels[row] = short(10 ** v if log_y else v)
+    rows: list[list[tuple[str, str]]] = []
+    for r in range(ph):
+        runs: list[tuple[str, str]] = [(labels.get(r, "").rjust(Y_LABEL - 1) + " ", "axis"),
+                                       ("┤" if r in labels else "│", "axis")]
+        text, key = [], None
+        for code, who in zip(codes[r].tolist(), owner[r].tolist()):
+            if who != key and text:
+                runs.append(("".join(text), key))
+                text = []
+            key = who
+            text.append(chr(0x2800 + code) if code else " ")
+        if text:
+            runs.append(("".join(text), key))
+        rows.append(runs)
+    # the x axis: tick marks and their labels
+    axis = ["─"] * pw
+    label_line = [" "] * (pw + 1)
+    for i, v in enumerate(ticks(*x_range, X_TICKS)):
+        col = round(i * (pw - 1) / (X_TICKS - 1))
+        axis[col] = "┬"
+        text = x_label(v)
+        start = max(0, min(pw + 1 - len(text), col + 1 - len(text) // 2))
+        label_line[start:start + len(text)] = text
+    rows.append([(" " * Y_LABEL + "└" + "".join(axis), "axis")])
+    rows.append([(" " * Y_LABEL + "".join(label_line), "axis")])
+    return rows

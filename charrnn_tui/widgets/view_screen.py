@@ -1,0 +1,41 @@
+"""The base of the inspection views: a screen over the main one, with the status line on top.
+
+Each view declares what it needs in the snapshot (`NEEDS`, see `monitor.WINDOW` / `SERIES`);
+the app asks the monitor for exactly that while the view is in front, and calls `show` with
+each snapshot it draws. The main screen's panes are not drawn while a view covers them, so
+a view costs its own drawing and nothing else.
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from ..monitor import Snapshot
+from .status_line import StatusLine
+
+
+class ViewScreen(Screen):
+    """Subclasses set NAME, NEEDS and KEY, yield their body from `body`, and implement `show`."""
+
+    NAME = ""
+    KEY = ""  # the app key that opens it (and, pressed again, closes it)
+    NEEDS: frozenset[str] = frozenset()
+    BINDINGS = [Binding("escape", "app.close_view", "Close", id="close-view")]
+
+    def compose(self) -> ComposeResult:
+        self.status = StatusLine(classes="view-status")
+        yield self.status
+        yield from self.body()
+        yield Footer(compact=True)
+
+    def body(self) -> ComposeResult:
+        yield from ()
+
+    def on_screen_resume(self) -> None:
+        self.app.views_changed()
+
+    def show(self, snap: Snapshot) -> None:
+        """Draw `snap` (called by the app at its frame rate while this view is in front)."""
