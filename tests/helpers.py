@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from pathlib import Path
 
 import pytest
@@ -22,3 +24,12 @@ def shared_text(chars: int | None = None) -> str:
         pytest.skip(f"{SHARED_CORPUS} is absent (the shared benchmark corpus)")
     text = SHARED_CORPUS.read_text(encoding="utf-8")
     return text if chars is None else text[:chars]
+
+
+async def until(predicate, timeout: float = 10.0) -> None:
+    """Wait for a condition the trainer thread brings about (never a fixed sleep)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.005)

@@ -22,6 +22,8 @@ from charrnn_tui.widgets.loss_curve import bar_rows, fit
 from charrnn_tui.widgets.status_line import StatusLine
 from engine import Config, Control, LossHistory, Trainer, corpus_from_text
 
+from .helpers import until
+
 TEXT = "the cat [sat] on the mat; a bat [b]bit[/b] the cat.\nthe end [1].\n" * 6
 
 
@@ -35,14 +37,6 @@ def make_app(text: str = TEXT, *, iters: int | None = None, paused: bool = False
              recorder=None, **config) -> CharRNNApp:
     return CharRNNApp(make_trainer(text, **config), iters=iters, paused=paused,
                       recorder=recorder)
-
-
-async def until(predicate, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.005)
 
 
 def shown(app: CharRNNApp) -> State | None:

@@ -7,11 +7,10 @@ happened, and the rate shows as "—": nothing on screen depends on the clock.
 
 from __future__ import annotations
 
-import asyncio
-import time
-
 from charrnn_tui.app import CharRNNApp
 from engine import Config, Trainer, corpus_from_text
+
+from .helpers import until
 
 VERSE = """THE LANTERN AT THE FORD
 
@@ -31,14 +30,6 @@ def make_app(paused: bool = True) -> CharRNNApp:
     config = Config(seed=7, hidden_size=32, seq_length=16, sample_every=0, sample_length=160)
     return CharRNNApp(Trainer(corpus_from_text(VERSE * 3, "lantern.txt"), config),
                       paused=paused)
-
-
-async def until(predicate, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.01)
 
 
 def test_main_screen_after_400_steps(snap_compare):
