@@ -341,12 +341,13 @@ class CheckpointStore:
         return path
 
     def paths(self) -> list[Path]:
-        """Checkpoint files, oldest first (by iteration in the name, then mtime)."""
+        """Checkpoint files, oldest first by write time (then iteration): a re-initialised or
+        resumed model saves lower iterations after higher ones, and those are the newer."""
         try:
             found = [p for p in self.directory.iterdir() if _NAME.match(p.name) and p.is_file()]
         except OSError:
             return []
-        return sorted(found, key=lambda p: (int(_NAME.match(p.name).group(1)), _mtime(p)))
+        return sorted(found, key=lambda p: (_mtime(p), int(_NAME.match(p.name).group(1))))
 
     def infos(self) -> list[CheckpointInfo]:
         """Readable checkpoints, newest first; damaged files are skipped."""

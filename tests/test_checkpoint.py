@@ -254,3 +254,18 @@ def test_sample_command_prints_from_a_saved_model(tmp_path):
     assert set(model.sample(300)) <= set(model.vocab)
     bad = _cli("sample", str(good), "--prime", "\u2603", cwd=tmp_path)
     assert bad.returncode == 2 and "not in the corpus vocabulary" in bad.stderr
+
+
+def test_retention_and_the_picker_go_by_write_time_not_iteration(tmp_path):
+    store = CheckpointStore(tmp_path, keep=2)
+    old = _trainer()
+    _steps(old, 30)
+    store.save(old)
+    new = _trainer(seed=6)  # a re-initialised model: lower iterations, written later
+    for _ in range(2):
+        _steps(new, 5)
+        time.sleep(0.01)
+        store.save(new)
+    assert [p.name for p in store.paths()] == ["ckpt-000000005.npz", "ckpt-000000010.npz"]
+    assert [i.iteration for i in store.infos()] == [10, 5]
+    assert store.latest().name == "ckpt-000000010.npz"
