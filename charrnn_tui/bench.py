@@ -34,17 +34,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine import Config, Control, Trainer, load_corpus, run
+from engine.bench import SHARED_CORPUS, default_corpus
 
-SHARED_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "tinyshakespeare.txt"
 SETTLE = 0.3  # seconds after switching before a slice is counted
-
-
-def default_corpus() -> Path:
-    if SHARED_CORPUS.exists():
-        return SHARED_CORPUS
-    from sample_corpora import default_path
-
-    return default_path()
 
 
 @dataclass

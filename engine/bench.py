@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import Config
-from .data import load_corpus
+from .data import corpus_from_text, load_corpus
 from .reference import ReferenceRNN
 from .trainer import Trainer
 
@@ -47,11 +47,8 @@ def _rate(step, n: int) -> tuple[float, float]:
 def training_rates(text: str, seed: int, rounds: int,
                    seconds: float) -> dict[str, list[tuple[float, float]]]:
     """Interleaved rounds of (wall, cpu) rates; each mode runs about `seconds` per round."""
-    corpus_path_free = text  # the reference works on the str, as the original
-    ref = ReferenceRNN(corpus_path_free, seed=seed)
+    ref = ReferenceRNN(text, seed=seed)  # the reference works on the str, as the original
     ref_iter = ref.run(10**12, sample_every=0)
-    from .data import corpus_from_text
-
     corpus = corpus_from_text(text)
     modes = {
         "plain": lambda: next(ref_iter),
@@ -70,8 +67,6 @@ def training_rates(text: str, seed: int, rounds: int,
 
 def agreement(text: str, seed: int, iters: int) -> dict[str, float]:
     """Exact mode against the original bit for bit; fast mode's per-window error."""
-    from .data import corpus_from_text
-
     ref = ReferenceRNN(text, seed=seed)
     ref_losses = [loss for _, _, loss in ref.run(iters, sample_every=0)]
     corpus = corpus_from_text(text)
@@ -88,8 +83,6 @@ def agreement(text: str, seed: int, iters: int) -> dict[str, float]:
 
 def sampling_rates(text: str, seed: int, length: int, rounds: int) -> tuple[float, float, bool]:
     """Original sample() against RNN.sample() on trained weights, same random stream."""
-    from .data import corpus_from_text
-
     corpus = corpus_from_text(text)
     trainer = Trainer(corpus, Config(seed=seed, exact=True, sample_every=0))
     for _ in range(200):

@@ -195,7 +195,7 @@ class Trainer:
         n, inputs, targets = self._last_window
         ws = self.model.workspace(len(inputs))
         ps = ws.ps.copy()
-        losses = -np.log(np.maximum(ps[ws.rows, targets], 1e-300))
+        losses = ws.losses.copy()  # -log p(target) per position, as forward computed it
         hidden = ws.hs[1:].copy()
         clip = self.config.clip
         clipped = tuple(int(np.count_nonzero(np.abs(g) >= clip)) for g in self.grads.segments())
