@@ -23,7 +23,11 @@ def param_shapes(vocab_size: int, hidden_size: int) -> tuple[tuple[int, ...], ..
 
 
 class FlatParams:
-    """One flat buffer and its five named views, in the original's order."""
+    """One flat buffer and its five named views, in the original's order.
+
+    Wxh is stored transposed (one contiguous row per character), so gathering the columns
+    of a window's inputs and adding into them are contiguous; `Wxh` itself is the (H, V) view.
+    """
 
     def __init__(self, vocab_size: int, hidden_size: int) -> None:
         shapes = param_shapes(vocab_size, hidden_size)
@@ -34,7 +38,9 @@ class FlatParams:
         for size in sizes:
             self.slices.append(slice(at, at + size))
             at += size
-        self.views = tuple(self.flat[sl].reshape(shape) for sl, shape in zip(self.slices, shapes))
+        self.WxhT = self.flat[self.slices[0]].reshape(vocab_size, hidden_size)
+        rest = tuple(self.flat[sl].reshape(shape) for sl, shape in zip(self.slices[1:], shapes[1:]))
+        self.views = (self.WxhT.T, *rest)
         self.Wxh, self.Whh, self.Why, self.bh, self.by = self.views
 
     def segments(self) -> tuple[np.ndarray, ...]:
@@ -47,50 +53,31 @@ class _Workspace:
 
     def __init__(self, T: int, V: int, H: int) -> None:
         self.T, self.V, self.H = T, V, H
-        self.xw = np.empty((T, H))  # Wxh x_t, gathered columns
+        self.xw = np.empty((T, H))  # Wxh x_t, gathered rows of Wxh^T
         self.hs = np.empty((T + 1, H))  # hs[0] = hprev, hs[t+1] = h_t
         self.a = np.empty(H)  # pre-activation scratch
         self.ys = np.empty((T, V))
         self.ps = np.empty((T, V))
         self.dy = np.empty((T, V))
+        self.dy_rev = np.empty((T, V))  # exact mode: dy in reversed time order, contiguous
         self.wy = np.empty((T, H))  # Why^T dy_t
         self.dtanh = np.empty((T, H))  # 1 - h_t^2
-        self.dhraw = np.empty((T, H))
+        self.dhraw = np.empty((T, H))  # in reversed time order: dhraw[k] is step T-1-k
         self.dh = np.empty(H)
         self.dhnext = np.empty(H)
         self.losses = np.empty(T)
-        self.rows = np.arange(T)
-        self.row_starts = self.rows * V  # flat index of (t, target) = t*V + target
+        self.cumloss = np.empty(T)
+        self.row_starts = np.arange(T) * V  # flat index of (t, c) in a (T, V) array: t*V + c
         self.flat_targets = np.empty(T, dtype=np.intp)
+        self.flat_inputs_rev = np.empty(T, dtype=np.intp)
         self.onehot = np.zeros((T, V))  # fast mode's dWxh as one product; all zero between uses
-        # per-step row views, made once: indexing a row costs as much as the add it feeds
-        self.hs_rows = list(self.hs)
-        self.xw_rows = list(self.xw)
-        self.wy_rows = list(self.wy)
-        self.dtanh_rows = list(self.dtanh)
-        self.dhraw_rows = list(self.dhraw)
         self.hprev_rev = np.empty((T, H))  # h_{t-1} in reversed time order
         self.h_rev = np.empty((T, H))  # h_t in reversed time order
-        self._outer_hh: np.ndarray | None = None
-        self._outer_vh: np.ndarray | None = None
-
-    def target_index(self, targets: np.ndarray) -> np.ndarray:
-        """Flat indices of the targets' entries in a (T, V) array, kept for the backward pass."""
-        np.add(self.row_starts, targets, out=self.flat_targets)
-        return self.flat_targets
-
-    # exact mode only: every rank-1 product of the window, allocated on first use
-    @property
-    def outer_hh(self) -> np.ndarray:
-        if self._outer_hh is None:
-            self._outer_hh = np.empty((self.T, self.H, self.H))
-        return self._outer_hh
-
-    @property
-    def outer_vh(self) -> np.ndarray:
-        if self._outer_vh is None:
-            self._outer_vh = np.empty((self.T, self.V, self.H))
-        return self._outer_vh
+        # per-step operands, made once: indexing a row costs as much as the add it feeds
+        hs_rows = list(self.hs)
+        self.forward_rows = tuple(zip(hs_rows[:-1], list(self.xw), hs_rows[1:]))
+        self.backward_rows = tuple(zip(list(self.wy)[::-1], list(self.dtanh)[::-1],
+                                       list(self.dhraw)))
 
 
 class RNN:
@@ -136,37 +123,43 @@ class RNN:
                 exact: bool = False) -> float:
         """The window's summed loss; hidden states and probabilities stay in the workspace."""
         P = self.params
-        Wxh, Whh, Why, bh, by = P.views
         T = inputs.shape[0]
-        ws = self.workspace(T)
-        hs, a, ys, ps = ws.hs, ws.a, ws.ys, ws.ps
+        ws = self._ws if self._ws is not None and self._ws.T == T else self.workspace(T)
+        hs, a, ys, ps, bh = ws.hs, ws.a, ws.ys, ws.ps, P.bh
         add, tanh = np.add, np.tanh  # locals: this loop is the hot path
 
-        # forward: Wxh x_t is a column gather (exact: a one-hot product adds only zeros)
-        Wxh.T.take(inputs, axis=0, out=ws.xw)
+        # forward: Wxh x_t is a row gather of Wxh^T (exact: a one-hot product adds only zeros)
+        P.WxhT.take(inputs, axis=0, out=ws.xw)
         if not exact:
-            ws.xw += bh  # fold the bias in once; the original adds it after Whh h
+            add(ws.xw, bh, ws.xw)  # fold the bias in once; the original adds it after Whh h
         hs[0] = hprev
-        Whh_dot, h_rows, xw_rows = Whh.dot, ws.hs_rows, ws.xw_rows
-        for t in range(T):
-            Whh_dot(h_rows[t], a)
-            add(a, xw_rows[t], out=a)
-            if exact:
-                add(a, bh, out=a)
-            tanh(a, out=h_rows[t + 1])
+        Whh_dot = P.Whh.dot
+        if exact:
+            for h, xw, h_next in ws.forward_rows:
+                Whh_dot(h, a)
+                add(xw, a, a)  # (Wxh x + Whh h) + bh, the original's order
+                add(a, bh, a)
+                tanh(a, h_next)
+        else:
+            for h, xw, h_next in ws.forward_rows:
+                Whh_dot(h, a)
+                add(a, xw, a)
+                tanh(a, h_next)
         H1 = hs[1:]
         if exact:  # one gemv per step (a stacked matmul runs the same kernel per step)
-            np.matmul(Why, H1[:, :, None], out=ys[:, :, None])
+            np.matmul(P.Why, H1[:, :, None], out=ys[:, :, None])
         else:
-            np.dot(H1, Why.T, out=ys)
-        ys += by
+            np.dot(H1, P.Why.T, out=ys)
+        add(ys, P.by, ys)
         losses = ws.losses
+        target_ix = ws.flat_targets
+        add(ws.row_starts, targets, target_ix)
         if exact:  # the original's exp(y)/sum(exp(y)); an overflow shows as a non-finite loss
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 np.exp(ys, out=ps)
                 sums = ps.sum(axis=1)
                 ps /= sums[:, None]
-                np.log(ps.reshape(-1).take(ws.target_index(targets)), out=losses)
+                np.log(ps.reshape(-1).take(target_ix), out=losses)
             np.negative(losses, out=losses)
         else:
             ys -= ys.max(axis=1, keepdims=True)  # stable softmax
@@ -174,69 +167,63 @@ class RNN:
             sums = ps.sum(axis=1)
             ps /= sums[:, None]
             np.log(sums, out=losses)  # -log p = log(sum) - (y - max): finite even if p underflows
-            losses -= ys.reshape(-1).take(ws.target_index(targets))
-        loss = 0.0
-        for lt in losses.tolist():  # summed in time order, as the original
-            loss += lt
+            losses -= ys.reshape(-1).take(target_ix)
+        # summed in time order, as the original's loop (accumulate is sequential; 0.0 + keeps +0)
         self.h_last = hs[T]
-        return loss
+        return 0.0 + float(np.add.accumulate(losses, out=ws.cumloss)[-1])
 
     def backward(self, inputs: np.ndarray, targets: np.ndarray, grads: FlatParams,
                  exact: bool = False, clip: float | None = 5.0) -> None:
         """Gradients of the window `forward` just ran, into `grads` (clipped unless clip=None)."""
-        P = self.params
-        Wxh, Whh, Why, bh, by = P.views
+        P, G = self.params, grads
         T = inputs.shape[0]
-        ws = self.workspace(T)
-        hs, ps, rows = ws.hs, ws.ps, ws.rows
+        ws = self._ws if self._ws is not None and self._ws.T == T else self.workspace(T)
+        hs, dy, dhraw, dh, dhnext = ws.hs, ws.dy, ws.dhraw, ws.dh, ws.dhnext
         add, multiply = np.add, np.multiply
         H1 = hs[1:]
         # dy for every step at once, then the recurrence backwards in time
-        G = grads
-        dy = ws.dy
-        dy[...] = ps
+        np.copyto(dy, ws.ps)
         dy.reshape(-1)[ws.flat_targets] -= 1  # flat fancy index: 3x cheaper than [rows, targets]
-        multiply(H1, H1, out=ws.dtanh)
-        np.subtract(1.0, ws.dtanh, out=ws.dtanh)
-        wy_rows, dh, dhnext = ws.wy_rows, ws.dh, ws.dhnext
-        dhraw, dhraw_rows = ws.dhraw, ws.dhraw_rows
+        multiply(H1, H1, ws.dtanh)
+        np.subtract(1.0, ws.dtanh, ws.dtanh)
         if exact:
-            np.matmul(Why.T, dy[:, :, None], out=ws.wy[:, :, None])
+            np.matmul(P.Why.T, dy[:, :, None], out=ws.wy[:, :, None])
         else:
-            np.dot(dy, Why, out=ws.wy)
-        dhnext[...] = 0.0
-        WhhT_dot, dtanh_rows = Whh.T.dot, ws.dtanh_rows
-        for k in range(T):  # dhraw is stored in reversed time order: dhraw[k] is step T-1-k
-            t = T - 1 - k
-            add(wy_rows[t], dhnext, out=dh)
-            multiply(dtanh_rows[t], dh, out=dhraw_rows[k])
-            WhhT_dot(dhraw_rows[k], dhnext)
-        hprev_rev, h_rev = ws.hprev_rev, ws.h_rev
+            np.dot(dy, P.Why, out=ws.wy)
+        dhnext.fill(0.0)
+        WhhT_dot = P.Whh.T.dot
+        for wy, dtanh, dhraw_t in ws.backward_rows:  # t = T-1 down to 0
+            add(wy, dhnext, dh)
+            multiply(dtanh, dh, dhraw_t)
+            WhhT_dot(dhraw_t, dhnext)
+        hprev_rev = ws.hprev_rev
         np.copyto(hprev_rev, hs[-2::-1])
-        np.copyto(h_rev, hs[:0:-1])
         if exact:
-            # dWxh: dhraw_t added to its input's column, in the original's reversed order
-            G.Wxh[...] = 0.0
-            GxhT = G.Wxh.T
-            for k, ix in enumerate(inputs[::-1].tolist()):  # (np.add.at: same sums, 2x slower)
-                column = GxhT[ix]
-                column += dhraw_rows[k]
-            # rank-1 products summed in reversed time order, each product rounded (no FMA)
-            np.einsum("ti,tj->tij", dy[::-1], h_rev, out=ws.outer_vh)
-            np.add.reduce(ws.outer_vh, axis=0, out=G.Why)
-            np.einsum("ti,tj->tij", dhraw, hprev_rev, out=ws.outer_hh)
-            np.add.reduce(ws.outer_hh, axis=0, out=G.Whh)
-            np.add.reduce(dy[::-1], axis=0, out=G.by)
-            np.add.reduce(dhraw, axis=0, out=G.bh)
+            # dWxh: dhraw_t added to its input's row of dWxh^T, in the original's reversed order
+            GxhT = G.WxhT
+            GxhT.fill(0.0)
+            for ix, dhraw_t in zip(inputs[::-1].tolist(), ws.dhraw):  # (np.add.at: 2x slower)
+                row = GxhT[ix]
+                row += dhraw_t
+            # rank-1 products summed in reversed time order, each product rounded (no FMA):
+            # einsum's own loop does exactly that; its operands must be contiguous, as a
+            # reversed view would be iterated forwards
+            h_rev, dy_rev = ws.h_rev, ws.dy_rev
+            np.copyto(h_rev, hs[:0:-1])
+            np.copyto(dy_rev, dy[::-1])
+            np.einsum("ti,tj->ij", dy_rev, h_rev, out=G.Why)
+            np.einsum("ti,tj->ij", dhraw, hprev_rev, out=G.Whh)
+            np.add.reduce(dy_rev, axis=0, out=G.by)
         else:
-            onehot = ws.onehot  # rows of the reversed inputs, so it lines up with dhraw
-            onehot[rows, inputs[::-1]] = 1.0
-            np.dot(dhraw.T, onehot, out=G.Wxh)
-            onehot[rows, inputs[::-1]] = 0.0
+            onehot = ws.onehot.reshape(-1)  # rows of the reversed inputs, lined up with dhraw
+            flat_in = add(ws.row_starts, inputs[::-1], ws.flat_inputs_rev)
+            onehot[flat_in] = 1.0
+            np.dot(ws.onehot.T, dhraw, out=G.WxhT)
+            onehot[flat_in] = 0.0
             np.dot(dy.T, H1, out=G.Why)
             np.dot(dhraw.T, hprev_rev, out=G.Whh)
             np.add.reduce(dy, axis=0, out=G.by)
-            np.add.reduce(dhraw, axis=0, out=G.bh)
+        np.add.reduce(dhraw, axis=0, out=G.bh)
         g = G.flat
         if clip is not None and (g.max() > clip or g.min() < -clip):  # two fast reductions
             np.clip(g, -clip, clip, out=g)  # (clip itself is slower and usually a no-op)
