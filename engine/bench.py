@@ -59,9 +59,11 @@ def training_rates(text: str, seed: int, rounds: int,
     for name, step in modes.items():  # warm up and size each round to ~`seconds`
         counts[name] = max(20, int(_rate(step, 30)[1] * seconds))
     rates: dict[str, list[tuple[float, float]]] = {name: [] for name in modes}
+    order = list(modes)
     for _ in range(rounds):
-        for name, step in modes.items():
-            rates[name].append(_rate(step, counts[name]))
+        for name in order:
+            rates[name].append(_rate(modes[name], counts[name]))
+        order.reverse()  # no mode always runs right after the same neighbour
     return rates
 
 
@@ -158,8 +160,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m engine.bench", description=__doc__.split("\n")[0])
     ap.add_argument("corpus", nargs="?", help="corpus (default: shared tinyshakespeare)")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--seconds", type=float, default=1.0, help="per mode per round")
+    ap.add_argument("--rounds", type=int, default=15)
+    ap.add_argument("--seconds", type=float, default=0.4,
+                    help="per mode per round (short: the machine's load drifts over seconds)")
     ap.add_argument("--processes", action="store_true", help="also time whole processes")
     ap.add_argument("--process-iters", type=int, default=6000)
     ap.add_argument("--rss-mb", type=int, default=0, metavar="MB",
