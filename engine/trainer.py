@@ -141,7 +141,7 @@ class Trainer:
                            f"parameters of iteration {restored}: lower the learning rate")
         self.smooth_loss = self.smooth_loss * 0.999 + loss * 0.001
         self.last_loss = loss
-        self.optimizer.update(self.model.params, self.grads, cfg.learning_rate)
+        self.optimizer.update(self.model.params, self.grads, cfg.learning_rate, cfg.exact)
         self.hprev[...] = self.model.h_last
         self.p += T
         self.n += 1
