@@ -67,6 +67,8 @@ class _Workspace:
         self.dhnext = np.empty(H)
         self.losses = np.empty(T)
         self.cumloss = np.empty(T)
+        self.rowmax, self.sums = np.empty(T), np.empty(T)
+        self.rowmax_col, self.sums_col = self.rowmax[:, None], self.sums[:, None]
         self.row_starts = np.arange(T) * V  # flat index of (t, c) in a (T, V) array: t*V + c
         self.flat_targets = np.empty(T, dtype=np.intp)
         self.flat_inputs_rev = np.empty(T, dtype=np.intp)
@@ -162,12 +164,13 @@ class RNN:
                 np.log(ps.reshape(-1).take(target_ix), out=losses)
             np.negative(losses, out=losses)
         else:
-            ys -= ys.max(axis=1, keepdims=True)  # stable softmax
-            np.exp(ys, out=ps)
-            sums = ps.sum(axis=1)
-            ps /= sums[:, None]
-            np.log(sums, out=losses)  # -log p = log(sum) - (y - max): finite even if p underflows
-            losses -= ys.reshape(-1).take(target_ix)
+            np.maximum.reduce(ys, axis=1, out=ws.rowmax)  # stable softmax
+            np.subtract(ys, ws.rowmax_col, ys)
+            np.exp(ys, ps)
+            np.add.reduce(ps, axis=1, out=ws.sums)
+            np.divide(ps, ws.sums_col, ps)
+            np.log(ws.sums, losses)  # -log p = log(sum) - (y - max): finite even if p underflows
+            np.subtract(losses, ys.reshape(-1).take(target_ix), losses)
         # summed in time order, as the original's loop (accumulate is sequential; 0.0 + keeps +0)
         self.h_last = hs[T]
         return 0.0 + float(np.add.accumulate(losses, out=ws.cumloss)[-1])
