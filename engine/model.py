@@ -62,7 +62,8 @@ class _Workspace:
         self.dy_rev = np.empty((T, V))  # exact mode: dy in reversed time order, contiguous
         self.wy = np.empty((T, H))  # Why^T dy_t
         self.dtanh = np.empty((T, H))  # 1 - h_t^2
-        self.dhraw = np.empty((T, H))  # in reversed time order: dhraw[k] is step T-1-k
+        self.dhraw = np.empty((T, H))
+        self.dhraw_rev = np.empty((T, H))  # exact mode: dhraw in reversed time order, contiguous
         self.dh = np.empty(H)
         self.dhnext = np.empty(H)
         self.losses = np.empty(T)
@@ -71,15 +72,14 @@ class _Workspace:
         self.rowmax_col, self.sums_col = self.rowmax[:, None], self.sums[:, None]
         self.row_starts = np.arange(T) * V  # flat index of (t, c) in a (T, V) array: t*V + c
         self.flat_targets = np.empty(T, dtype=np.intp)
-        self.flat_inputs_rev = np.empty(T, dtype=np.intp)
+        self.flat_inputs = np.empty(T, dtype=np.intp)
         self.onehot = np.zeros((T, V))  # fast mode's dWxh as one product; all zero between uses
-        self.hprev_rev = np.empty((T, H))  # h_{t-1} in reversed time order
-        self.h_rev = np.empty((T, H))  # h_t in reversed time order
+        self.hprev_rev = np.empty((T, H))  # exact mode: h_{t-1} in reversed time order
+        self.h_rev = np.empty((T, H))  # exact mode: h_t in reversed time order
         # per-step operands, made once: indexing a row costs as much as the add it feeds
         hs_rows = list(self.hs)
         self.forward_rows = tuple(zip(hs_rows[:-1], list(self.xw), hs_rows[1:]))
-        self.backward_rows = tuple(zip(list(self.wy)[::-1], list(self.dtanh)[::-1],
-                                       list(self.dhraw)))
+        self.backward_rows = tuple(zip(list(self.wy), list(self.dtanh), list(self.dhraw)))[::-1]
 
 
 class RNN:
@@ -199,34 +199,36 @@ class RNN:
             add(wy, dhnext, dh)
             multiply(dtanh, dh, dhraw_t)
             WhhT_dot(dhraw_t, dhnext)
-        hprev_rev = ws.hprev_rev
-        np.copyto(hprev_rev, hs[-2::-1])
         if exact:
-            # dWxh: dhraw_t added to its input's row of dWxh^T, in the original's reversed order
-            GxhT = G.WxhT
-            GxhT.fill(0.0)
-            for ix, dhraw_t in zip(inputs[::-1].tolist(), ws.dhraw):  # (np.add.at: 2x slower)
-                row = GxhT[ix]
-                row += dhraw_t
-            # rank-1 products summed in reversed time order, each product rounded (no FMA):
-            # einsum's own loop does exactly that; its operands must be contiguous, as a
-            # reversed view would be iterated forwards
-            h_rev, dy_rev = ws.h_rev, ws.dy_rev
+            # the original accumulates in reversed time order: contiguous reversed copies
+            # (einsum would iterate a reversed view forwards)
+            dhraw_rev, hprev_rev, h_rev, dy_rev = ws.dhraw_rev, ws.hprev_rev, ws.h_rev, ws.dy_rev
+            np.copyto(dhraw_rev, dhraw[::-1])
+            np.copyto(hprev_rev, hs[-2::-1])
             np.copyto(h_rev, hs[:0:-1])
             np.copyto(dy_rev, dy[::-1])
+            # dWxh: dhraw_t added to its input's row of dWxh^T
+            GxhT = G.WxhT
+            GxhT.fill(0.0)
+            for ix, dhraw_t in zip(inputs[::-1].tolist(), dhraw_rev):  # (np.add.at: 2x slower)
+                row = GxhT[ix]
+                row += dhraw_t
+            # rank-1 products summed in order, each product rounded (no FMA): einsum's own
+            # loop does exactly that
             np.einsum("ti,tj->ij", dy_rev, h_rev, out=G.Why)
-            np.einsum("ti,tj->ij", dhraw, hprev_rev, out=G.Whh)
+            np.einsum("ti,tj->ij", dhraw_rev, hprev_rev, out=G.Whh)
             np.add.reduce(dy_rev, axis=0, out=G.by)
+            np.add.reduce(dhraw_rev, axis=0, out=G.bh)
         else:
-            onehot = ws.onehot.reshape(-1)  # rows of the reversed inputs, lined up with dhraw
-            flat_in = add(ws.row_starts, inputs[::-1], ws.flat_inputs_rev)
+            onehot = ws.onehot.reshape(-1)  # the inputs as one-hot rows
+            flat_in = add(ws.row_starts, inputs, ws.flat_inputs)
             onehot[flat_in] = 1.0
             np.dot(ws.onehot.T, dhraw, out=G.WxhT)
             onehot[flat_in] = 0.0
             np.dot(dy.T, H1, out=G.Why)
-            np.dot(dhraw.T, hprev_rev, out=G.Whh)
+            np.dot(dhraw.T, hs[:-1], out=G.Whh)
             np.add.reduce(dy, axis=0, out=G.by)
-        np.add.reduce(dhraw, axis=0, out=G.bh)
+            np.add.reduce(dhraw, axis=0, out=G.bh)
         g = G.flat
         if clip is not None and (g.max() > clip or g.min() < -clip):  # two fast reductions
             np.clip(g, -clip, clip, out=g)  # (clip itself is slower and usually a no-op)
