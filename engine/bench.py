@@ -194,7 +194,8 @@ def main(argv: list[str] | None = None) -> int:
         cpu_ratio = (statistics.median(c for _, c in rates[name])
                      / statistics.median(c for _, c in rates["plain"]))
         print(f"  ratio {name}/plain: wall {statistics.median(by_round):.2f}x (median of per-round "
-              f"ratios), cpu {cpu_ratio:.2f}x   (bar {bar}x)")
+              f"ratios; rounds {min(by_round):.2f}-{max(by_round):.2f}x), cpu {cpu_ratio:.2f}x   "
+              f"(bar {bar}x)")
 
     plain_cps, fast_cps, same = sampling_rates(text, args.seed, 10_000, 3)
     print(f"sampling 10000 chars: plain {plain_cps:.0f} chars/s, engine {fast_cps:.0f} chars/s, "
