@@ -163,3 +163,31 @@ def test_stats_are_plain_values_describing_the_last_step():
     assert s.mem_norm[1] == pytest.approx(float(np.linalg.norm(mem)))
     assert s.step_median[1] == pytest.approx(0.1 / math.sqrt(float(np.median(mem)) + 1e-8))
     assert 0.0 <= s.clipped_fraction <= 1.0
+
+
+@pytest.mark.parametrize("exact", [False, True])
+def test_adagrad_update_is_the_originals(exact):
+    # mem += g*g; p += -lr * g / sqrt(mem + 1e-8): bit for bit in exact mode, to rounding in fast
+    from engine.optim import Adagrad
+
+    rng = np.random.RandomState(5)
+    V, H, lr = 7, 5, 0.1
+    params, grads = FlatParams(V, H), FlatParams(V, H)
+    opt = Adagrad(V, H)
+    params.flat[...] = rng.randn(params.flat.size)
+    mem0 = rng.rand(params.flat.size) * 10.0 ** rng.randint(-12, 2, params.flat.size)
+    opt.mem.flat[...] = mem0
+    grads.flat[...] = rng.randn(grads.flat.size) * 10.0 ** rng.randint(-9, 1, grads.flat.size)
+    expected_params, expected_mem = params.flat.copy(), mem0.copy()
+    for sl in params.slices:  # the original's arithmetic, parameter by parameter
+        g = grads.flat[sl]
+        expected_mem[sl] += g * g
+        expected_params[sl] += -lr * g / np.sqrt(expected_mem[sl] + 1e-8)
+    opt.update(params, grads, lr, exact)
+    assert np.array_equal(opt.mem.flat, expected_mem)
+    if exact:
+        assert np.array_equal(params.flat, expected_params)
+    else:
+        update = np.abs(lr * grads.flat / np.sqrt(expected_mem + 1e-8))
+        off = np.abs(expected_params - params.flat)  # divide-then-scale rounds differently
+        assert (off <= 4 * np.finfo(np.float64).eps * (update + np.abs(expected_params))).all()
