@@ -45,6 +45,13 @@ def shown(app: CharRNNApp) -> State | None:
     return None if snap is None else snap.state
 
 
+async def paused_at(app: CharRNNApp, n: int) -> None:
+    """Step the paused app n iterations; wait until the trainer and its snapshot are there."""
+    app.session.control.step(n)
+    await until(lambda: app.trainer.n == n and app.session.monitor.latest.stats.iteration == n
+                and shown(app) is State.PAUSED)
+
+
 def state_tuple(trainer: Trainer) -> tuple[bytes, ...]:
     return (trainer.model.params.flat.tobytes(), trainer.optimizer.mem.flat.tobytes(),
             trainer.hprev.tobytes())
@@ -96,8 +103,7 @@ async def test_sample_now_while_paused_adds_a_sample_and_disturbs_nothing():
     app = make_app(paused=True, sample_every=0)
     async with app.run_test() as pilot:
         trainer = app.trainer
-        app.session.control.step(7)
-        await until(lambda: trainer.n == 7 and shown(app) is State.PAUSED)
+        await paused_at(app, 7)
         before = state_tuple(trainer)
         rng = trainer.rng.get_state()[1].copy()
         await pilot.press("s")
@@ -127,8 +133,7 @@ async def test_r_zeroes_the_hidden_state_and_keeps_the_weights():
     app = make_app(paused=True)
     async with app.run_test() as pilot:
         trainer = app.trainer
-        app.session.control.step(5)
-        await until(lambda: trainer.n == 5 and shown(app) is State.PAUSED)
+        await paused_at(app, 5)
         assert trainer.hprev.any()
         weights = trainer.model.params.flat.copy()
         await pilot.press("r")

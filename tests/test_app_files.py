@@ -14,7 +14,7 @@ from charrnn_tui.session import RunRecorder
 from charrnn_tui.widgets.resume_dialog import ResumeDialog
 from engine.checkpoint import CheckpointStore, load_checkpoint
 
-from .test_app import make_trainer, shown, until
+from .test_app import make_trainer, paused_at, shown, until
 
 
 def _app(tmp_path, paused=True, **kwargs):
@@ -31,8 +31,7 @@ def _app(tmp_path, paused=True, **kwargs):
 async def test_ctrl_s_saves_now_and_the_status_line_says_where(tmp_path):
     app, store = _app(tmp_path)
     async with app.run_test(size=(160, 40)) as pilot:
-        app.session.control.step(12)
-        await until(lambda: app.trainer.n == 12 and shown(app) is State.PAUSED)
+        await paused_at(app, 12)
         await pilot.press("ctrl+s")
         await until(lambda: store.paths())
         assert [p.name for p in store.paths()] == ["ckpt-000000012.npz"]

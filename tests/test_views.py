@@ -12,26 +12,20 @@ import math
 import numpy as np
 from textual.widgets import Input
 
-from charrnn_tui.monitor import SERIES, WINDOW, State
+from charrnn_tui.monitor import SERIES, WINDOW
 from charrnn_tui.widgets.gradcheck_view import GradCheckView
 from charrnn_tui.widgets.hidden_view import HiddenView, grid_shape, saturated_share
 from charrnn_tui.widgets.loss_chart import LossChart, smooth
 from charrnn_tui.widgets.stepthrough_view import StepThroughView
 from charrnn_tui.widgets.surprisal_view import SurprisalView, tempered
 
-from .test_app import make_app, shown, until
-
-
-async def paused_at(app, pilot, n: int) -> None:
-    app.session.control.step(n)
-    await until(lambda: app.session.monitor.latest.stats.iteration == n
-                and shown(app) is State.PAUSED)
+from .test_app import make_app, paused_at, until
 
 
 async def test_hidden_view_shows_the_saturated_share_of_the_trainers_hidden_state():
     app = make_app(paused=True, learning_rate=0.3)
     async with app.run_test(size=(120, 40)) as pilot:
-        await paused_at(app, pilot, 150)
+        await paused_at(app, 150)
         await pilot.press("h")
         view = app.screen
         assert isinstance(view, HiddenView)
@@ -52,7 +46,7 @@ async def test_hidden_view_shows_the_saturated_share_of_the_trainers_hidden_stat
 async def test_surprisal_view_shows_the_windows_losses_and_top_k():
     app = make_app(paused=True)
     async with app.run_test(size=(120, 40)) as pilot:
-        await paused_at(app, pilot, 40)
+        await paused_at(app, 40)
         await pilot.press("u")
         view = app.screen
         assert isinstance(view, SurprisalView)
@@ -74,7 +68,7 @@ async def test_surprisal_view_shows_the_windows_losses_and_top_k():
 async def test_gradient_check_view_passes_on_a_small_model():
     app = make_app(paused=True)
     async with app.run_test(size=(120, 40)) as pilot:
-        await paused_at(app, pilot, 5)
+        await paused_at(app, 5)
         await pilot.press("g")
         view = app.screen
         assert isinstance(view, GradCheckView)
@@ -90,7 +84,7 @@ async def test_gradient_check_view_passes_on_a_small_model():
 async def test_step_through_shows_the_window_just_stepped():
     app = make_app(paused=True)
     async with app.run_test(size=(120, 40)) as pilot:
-        await paused_at(app, pilot, 12)
+        await paused_at(app, 12)
         await pilot.press("w")
         view = app.screen
         assert isinstance(view, StepThroughView)
@@ -113,7 +107,7 @@ async def test_step_through_shows_the_window_just_stepped():
 async def test_val_fraction_edit_applies_and_a_bad_value_is_rejected():
     app = make_app(paused=True)
     async with app.run_test(size=(120, 40)) as pilot:
-        await paused_at(app, pilot, 3)
+        await paused_at(app, 3)
         assert "val off" in app.loss._text.plain  # the hint on how to turn it on
         box = app.query_one("#ctl-val_fraction", Input)
         for text in ("0.2", "0.9"):
@@ -129,7 +123,7 @@ async def test_val_fraction_edit_applies_and_a_bad_value_is_rejected():
 async def test_loss_chart_exports_the_monitors_history():
     app = make_app(paused=True)
     async with app.run_test(size=(120, 40)) as pilot:
-        await paused_at(app, pilot, 80)
+        await paused_at(app, 80)
         await pilot.press("l")
         view = app.screen
         assert isinstance(view, LossChart)
