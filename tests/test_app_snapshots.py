@@ -11,6 +11,7 @@ from charrnn_tui.app import CharRNNApp
 from engine import Config, Trainer, corpus_from_text
 
 from .helpers import until
+from .test_app import paused_at
 
 VERSE = """THE LANTERN AT THE FORD
 
@@ -36,8 +37,7 @@ def test_main_screen_after_400_steps(snap_compare):
     app = make_app(paused=True)
 
     async def run_before(pilot) -> None:
-        app.session.control.step(400)
-        await until(lambda: app.session.monitor.latest.stats.iteration == 400)
+        await paused_at(app, 400)
         await pilot.press("s")  # one sample from its own stream: the same every time
         await until(lambda: app.samples.last_serial == 1)
 
@@ -48,8 +48,7 @@ def test_paused_at_80x24_with_a_rejected_edit(snap_compare):
     app = make_app(paused=True)
 
     async def run_before(pilot) -> None:
-        app.session.control.step(60)
-        await until(lambda: app.session.monitor.latest.stats.iteration == 60)
+        await paused_at(app, 60)
         box = app.query_one("#ctl-learning_rate")
         box.focus()
         box.value = "-0.5"
@@ -62,8 +61,7 @@ def test_reinitialise_asks_first(snap_compare):
     app = make_app(paused=True)
 
     async def run_before(pilot) -> None:
-        app.session.control.step(5)
-        await until(lambda: app.session.monitor.latest.stats.iteration == 5)
+        await paused_at(app, 5)
         await pilot.press("R")
 
     assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)

@@ -6,6 +6,7 @@ import pytest
 
 from charrnn_tui.monitor import SERIES, WINDOW
 
+from .test_app import paused_at
 from .test_app_snapshots import make_app, until
 
 
@@ -14,8 +15,7 @@ def test_view(snap_compare, key):
     app = make_app(paused=True)
 
     async def run_before(pilot) -> None:
-        app.session.control.step(300)
-        await until(lambda: app.session.monitor.latest.stats.iteration == 300)
+        await paused_at(app, 300)
         await pilot.press(key)
         if key == "g":
             await until(lambda: app.screen.results)
