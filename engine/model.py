@@ -74,8 +74,7 @@ class _Workspace:
         self.flat_targets = np.empty(T, dtype=np.intp)
         self.flat_inputs = np.empty(T, dtype=np.intp)
         self.onehot = np.zeros((T, V))  # fast mode's dWxh as one product; all zero between uses
-        self.hprev_rev = np.empty((T, H))  # exact mode: h_{t-1} in reversed time order
-        self.h_rev = np.empty((T, H))  # exact mode: h_t in reversed time order
+        self.hs_rev = np.empty((T + 1, H))  # exact mode: hs in reversed time order, contiguous
         # per-step operands, made once: indexing a row costs as much as the add it feeds
         hs_rows = list(self.hs)
         self.forward_rows = tuple(zip(hs_rows[:-1], list(self.xw), hs_rows[1:]))
@@ -126,7 +125,7 @@ class RNN:
         """The window's summed loss; hidden states and probabilities stay in the workspace."""
         P = self.params
         T = inputs.shape[0]
-        ws = self._ws if self._ws is not None and self._ws.T == T else self.workspace(T)
+        ws = self.workspace(T)
         hs, a, ys, ps, bh = ws.hs, ws.a, ws.ys, ws.ps, P.bh
         add, tanh = np.add, np.tanh  # locals: this loop is the hot path
 
@@ -180,7 +179,7 @@ class RNN:
         """Gradients of the window `forward` just ran, into `grads` (clipped unless clip=None)."""
         P, G = self.params, grads
         T = inputs.shape[0]
-        ws = self._ws if self._ws is not None and self._ws.T == T else self.workspace(T)
+        ws = self.workspace(T)
         hs, dy, dhraw, dh, dhnext = ws.hs, ws.dy, ws.dhraw, ws.dh, ws.dhnext
         add, multiply = np.add, np.multiply
         H1 = hs[1:]
@@ -202,11 +201,11 @@ class RNN:
         if exact:
             # the original accumulates in reversed time order: contiguous reversed copies
             # (einsum would iterate a reversed view forwards)
-            dhraw_rev, hprev_rev, h_rev, dy_rev = ws.dhraw_rev, ws.hprev_rev, ws.h_rev, ws.dy_rev
+            dhraw_rev, hs_rev, dy_rev = ws.dhraw_rev, ws.hs_rev, ws.dy_rev
             np.copyto(dhraw_rev, dhraw[::-1])
-            np.copyto(hprev_rev, hs[-2::-1])
-            np.copyto(h_rev, hs[:0:-1])
+            np.copyto(hs_rev, hs[::-1])
             np.copyto(dy_rev, dy[::-1])
+            h_rev, hprev_rev = hs_rev[:-1], hs_rev[1:]  # h_t and h_{t-1}, t = T-1 down to 0
             # dWxh: dhraw_t added to its input's row of dWxh^T
             GxhT = G.WxhT
             GxhT.fill(0.0)
