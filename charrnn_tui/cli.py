@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from engine import (
+    EXACT_WARMUP,
     Config,
     ConfigError,
     Control,
@@ -115,7 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--eval-every", type=_int, default=None, metavar="N",
                        help=f"iterations between validation passes (default {d.eval_every})")
     model.add_argument("--exact", action="store_true",
-                       help="bit-for-bit the original arithmetic (slower); default: fast mode")
+                       help="the original arithmetic bit for bit throughout (slower); the default "
+                            f"mode uses it for the first {EXACT_WARMUP} iterations, then "
+                            "whole-window matrix products")
     sampling = p.add_argument_group("sampling and output")
     sampling.add_argument("--sample-every", type=_count, default=None, metavar="N",
                           help=f"sample every N iterations, 0 = never (default {d.sample_every})")

@@ -18,10 +18,10 @@ from .gradcheck import gradient_check  # noqa: E402
 from .history import LossHistory  # noqa: E402
 from .loop import Control, Outcome, run  # noqa: E402
 from .model import PARAM_NAMES, RNN, FlatParams  # noqa: E402
-from .trainer import Diverged, StepResult, Trainer, TrainStats, WindowView, check_fits  # noqa: E402
+from .trainer import EXACT_WARMUP, Diverged, StepResult, Trainer, TrainStats, WindowView, check_fits  # noqa: E402
 
 __all__ = [
     "PARAM_NAMES", "RNN", "Config", "ConfigError", "Control", "Corpus", "CorpusError", "Diverged",
     "FlatParams", "LossHistory", "Outcome", "StepResult", "TrainStats", "Trainer", "WindowView",
-    "check_fits", "corpus_from_text", "gradient_check", "load_corpus", "run",
+    "EXACT_WARMUP", "check_fits", "corpus_from_text", "gradient_check", "load_corpus", "run",
 ]

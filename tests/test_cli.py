@@ -6,6 +6,7 @@ problem, never a traceback; headless stdout must keep the original min-char-rnn 
 
 from __future__ import annotations
 
+import io
 import os
 import pathlib
 import queue
@@ -226,6 +227,22 @@ def test_headless_output_matches_the_original_layout(corpus: Path, tmp_path: Pat
     assert match, proc.stdout
     # samples are drawn from the corpus vocabulary only
     assert all(set(s) <= set(TEXT) for s in match.groups())
+
+
+@pytest.mark.parametrize("mode", [[], ["--exact"]], ids=["default", "exact"])
+def test_headless_prints_what_the_original_prints(corpus: Path, tmp_path: Path,
+                                                   mode: list[str]) -> None:
+    # the default mode too: it runs its first iterations in the original's arithmetic
+    from engine.reference import ReferenceRNN
+
+    iters = 201 if not mode else 601
+    proc = run_cli(str(corpus), "--headless", *mode, "--seed", "5", "--iters", str(iters),
+                   "--sample-length", "60", "--no-save", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    out = io.StringIO()
+    for _ in ReferenceRNN(TEXT, seed=5).run(iters, sample_length=60, out=out):
+        pass
+    assert proc.stdout == out.getvalue()
 
 
 def test_sample_every_zero_prints_only_iter_lines(corpus: Path, tmp_path: Path) -> None:

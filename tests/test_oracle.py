@@ -1,9 +1,10 @@
 """The engine against a plain transcription of the original min-char-rnn loop (the oracle).
 
 Exact mode must equal the oracle bit for bit: losses, smoothed losses, weights and the
-printed samples. Fast mode must compute the same window (loss and gradients) to rounding
-error from any state the original passes through; over a free run it can only be compared
-for a few iterations, because training amplifies one ulp exponentially (see README).
+printed samples. Fast arithmetic must compute the same window (loss and gradients) to
+rounding error from any state the original passes through. The default mode runs its first
+EXACT_WARMUP iterations in the original's arithmetic and then switches to fast arithmetic;
+over a free run it meets the issue's tolerances and afterwards drifts only by chaos (README).
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import io
 import numpy as np
 import pytest
 
-from engine import Config, FlatParams, Trainer, corpus_from_text
+from engine import EXACT_WARMUP, Config, FlatParams, Trainer, corpus_from_text
+from engine.optim import Adagrad
 from engine.reference import ReferenceRNN
 
 from .helpers import WRAPPING_TEXT, bundled, shared_text
@@ -92,17 +94,56 @@ def test_fast_mode_computes_the_same_window_from_every_state_of_the_original(
 
 
 @pytest.mark.parametrize(("make_text", "seed", "hidden", "seq"), CASES)
-def test_fast_mode_free_run_tracks_the_original(make_text, seed, hidden, seq):
+def test_default_mode_free_run_tracks_the_original(make_text, seed, hidden, seq):
     text = make_text()
-    _, trace = _oracle_losses(text, seed, hidden, seq, 300)
+    iters = 300
+    _, trace = _oracle_losses(text, seed, hidden, seq, iters)
     trainer = Trainer(corpus_from_text(text), Config(seed=seed, hidden_size=hidden,
                                                      seq_length=seq, sample_every=0))
-    got = [(r.smooth_loss, r.loss) for r in (trainer.step() for _ in range(300))]
-    # the first windows agree to rounding; later only statistically (chaos)
-    for (_, l_ref), (_, l) in zip(trace[:3], got[:3]):
-        assert abs(l - l_ref) / l_ref < 1e-12
+    got = [(r.smooth_loss, r.loss) for r in (trainer.step() for _ in range(iters))]
+    rel = [abs(l - l_ref) / l_ref for (_, l_ref), (_, l) in zip(trace, got)]
+    # the issue's tolerances: per-window 1e-9 for ~20 iterations, 1e-6 to 100, and the
+    # smoothed loss (what headless prints) within 1e-4 to 200
+    assert max(rel[:20]) < 1e-9
+    assert max(rel[:101]) < 1e-6
+    assert max(abs(s - s_ref) for (s_ref, _), (s, _) in zip(trace[:201], got[:201])) < 1e-4
+    # after that only statistically alike (chaos)
     s_ref, s = trace[-1][0], got[-1][0]
     assert abs(s - s_ref) / s_ref < 0.02
+
+
+def _expected_step(trainer: Trainer, exact: bool) -> tuple[float, np.ndarray, np.ndarray]:
+    """Loss, gradients and updated weights of the trainer's next window in one arithmetic,
+    computed on copies (the trainer is not touched)."""
+    cfg, V = trainer.config, trainer.corpus.vocab_size
+    H, T, p = cfg.hidden_size, cfg.seq_length, trainer.p
+    assert trainer.n > 0 and p + T + 1 < len(trainer.corpus)  # no reset in this window
+    inputs, targets = trainer.corpus.ix[p:p + T], trainer.corpus.ix[p + 1:p + T + 1]
+    grads = FlatParams(V, H)
+    loss = trainer.model.sharing_params().loss_and_grads(inputs, targets, trainer.hprev.copy(),
+                                                         grads, exact=exact, clip=cfg.clip)
+    params, opt = FlatParams(V, H), Adagrad(V, H)
+    params.flat[...] = trainer.model.params.flat
+    opt.mem.flat[...] = trainer.optimizer.mem.flat
+    opt.update(params, grads, cfg.learning_rate, exact)
+    return loss, grads.flat.copy(), params.flat.copy()
+
+
+def test_default_mode_switches_to_fast_arithmetic_after_the_warmup():
+    trainer = Trainer(corpus_from_text(bundled("verse.txt")[:20_000]),
+                      Config(seed=4, sample_every=0))
+    for _ in range(EXACT_WARMUP - 1):
+        trainer.step()
+    for n, arithmetic in ((EXACT_WARMUP - 1, "exact"), (EXACT_WARMUP, "fast")):
+        assert trainer.n == n
+        assert trainer.exact_at(n) == (arithmetic == "exact")
+        exact, fast = _expected_step(trainer, True), _expected_step(trainer, False)
+        assert not np.array_equal(exact[2], fast[2])  # the two arithmetics do differ here
+        loss, grads, params = exact if arithmetic == "exact" else fast
+        r = trainer.step()
+        assert r.loss == loss, arithmetic
+        assert np.array_equal(trainer.grads.flat, grads), arithmetic
+        assert np.array_equal(trainer.model.params.flat, params), arithmetic
 
 
 def test_initialisation_matches_np_random_seed_then_randn_in_order():

@@ -47,6 +47,7 @@ def check_trainer(trainer: Trainer) -> tuple[str, list[GradCheckResult]]:
         hprev = trainer.model.workspace(T).hs[0].copy()
         source = (f"the window of iteration {view.iteration}, from the hidden state it "
                   "started from")
+        iteration = view.iteration
     else:
         p, data = trainer.p, trainer._data
         if p + T + 1 >= len(data):
@@ -54,7 +55,8 @@ def check_trainer(trainer: Trainer) -> tuple[str, list[GradCheckResult]]:
         inputs, targets = data[p:p + T], data[p + 1:p + T + 1]
         hprev = trainer.hprev.copy()
         source = f"the next window (position {p}), from the current hidden state"
-    results = gradient_check(model, inputs, targets, hprev, exact=trainer.config.exact,
+        iteration = trainer.n
+    results = gradient_check(model, inputs, targets, hprev, exact=trainer.exact_at(iteration),
                              entries_per_param=ENTRIES)
     return source, results
 
