@@ -102,8 +102,10 @@ def agreement(text: str, seed: int, iters: int) -> dict[str, object]:
             "default_first_over_1e9": first_over, "fast_window_rel": fast_window}
 
 
-def sampling_rates(text: str, seed: int, length: int, rounds: int) -> tuple[float, float, bool]:
-    """Original sample() against RNN.sample() on trained weights, same random stream."""
+def sampling_rates(text: str, seed: int, length: int,
+                   rounds: int) -> tuple[float, float, float, bool]:
+    """Original sample() against RNN.sample() on trained weights, same random stream, in
+    interleaved rounds; (plain chars/s, engine chars/s, median per-round ratio, same text)."""
     corpus = corpus_from_text(text)
     trainer = Trainer(corpus, Config(seed=seed, exact=True, sample_every=0))
     for _ in range(200):
@@ -113,18 +115,28 @@ def sampling_rates(text: str, seed: int, length: int, rounds: int) -> tuple[floa
     ref.Wxh, ref.Whh, ref.Why = P.Wxh.copy(), P.Whh.copy(), P.Why.copy()
     ref.bh, ref.by = P.bh.reshape(-1, 1).copy(), P.by.reshape(-1, 1).copy()
     h = trainer.hprev.copy()
-    plain_t, fast_t, same = [], [], True
-    for r in range(rounds):
+    times: dict[str, list[float]] = {"plain": [], "engine": []}
+    texts: dict[str, list[int]] = {}
+
+    def plain(r: int) -> None:
         np.random.seed(seed + r)
-        t0 = time.perf_counter()
-        plain = ref.sample(h.reshape(-1, 1), 0, length)
-        plain_t.append(time.perf_counter() - t0)
-        rng = np.random.RandomState(seed + r)
-        t0 = time.perf_counter()
-        fast = trainer.model.sample(h, 0, length, rng)
-        fast_t.append(time.perf_counter() - t0)
-        same = same and [int(i) for i in plain] == fast
-    return length / statistics.median(plain_t), length / statistics.median(fast_t), same
+        texts["plain"] = [int(i) for i in ref.sample(h.reshape(-1, 1), 0, length)]
+
+    def engine(r: int) -> None:
+        texts["engine"] = trainer.model.sample(h, 0, length, np.random.RandomState(seed + r))
+
+    same = True
+    order = [("plain", plain), ("engine", engine)]
+    for r in range(rounds):
+        for name, run in order:
+            t0 = time.perf_counter()
+            run(r)
+            times[name].append(time.perf_counter() - t0)
+        same = same and texts["plain"] == texts["engine"]
+        order.reverse()
+    ratio = statistics.median(p / e for p, e in zip(times["plain"], times["engine"]))
+    return (length / statistics.median(times["plain"]),
+            length / statistics.median(times["engine"]), ratio, same)
 
 
 def process_times(corpus: Path, iters: int, rounds: int) -> dict[str, list[float]]:
@@ -211,18 +223,22 @@ def main(argv: list[str] | None = None) -> int:
     for name, pairs in rates.items():
         wall = statistics.median(w for w, _ in pairs)
         cpu = statistics.median(c for _, c in pairs)
-        print(f"  {name:6s} wall {wall:7.0f}   cpu {cpu:7.0f}")
+        best = max(w for w, _ in pairs)
+        print(f"  {name:6s} wall {wall:7.0f}   cpu {cpu:7.0f}   best round {best:7.0f}")
     for name, bar in (("fast", 4.5), ("exact", 2.4)):
         by_round = [m[0] / p[0] for m, p in zip(rates[name], rates["plain"])]
         cpu_ratio = (statistics.median(c for _, c in rates[name])
                      / statistics.median(c for _, c in rates["plain"]))
+        # best rounds: each mode at its quietest moment (the plain loop gains more from quiet)
+        best_ratio = max(w for w, _ in rates[name]) / max(w for w, _ in rates["plain"])
         print(f"  ratio {name}/plain: wall {statistics.median(by_round):.2f}x (median of per-round "
-              f"ratios; rounds {min(by_round):.2f}-{max(by_round):.2f}x), cpu {cpu_ratio:.2f}x   "
-              f"(bar {bar}x)")
+              f"ratios; rounds {min(by_round):.2f}-{max(by_round):.2f}x), cpu {cpu_ratio:.2f}x, "
+              f"best rounds {best_ratio:.2f}x   (bar {bar}x)")
 
-    plain_cps, fast_cps, same = sampling_rates(text, args.seed, 10_000, 3)
-    print(f"sampling 10000 chars: plain {plain_cps:.0f} chars/s, engine {fast_cps:.0f} chars/s, "
-          f"ratio {fast_cps / plain_cps:.2f}x (bar 2.5x); same text from the same stream: {same}")
+    plain_cps, fast_cps, ratio, same = sampling_rates(text, args.seed, 10_000, 7)
+    print(f"sampling 10000 chars, 7 interleaved rounds: plain {plain_cps:.0f} chars/s, engine "
+          f"{fast_cps:.0f} chars/s, ratio {ratio:.2f}x (median of per-round ratios; bar 2.5x); "
+          f"same text from the same stream: {same}")
 
     if args.rss_mb:
         size, rss, seconds = peak_rss(args.rss_mb, text)

@@ -240,39 +240,42 @@ class RNN:
         same stream it produces the same text; `h` is not modified.
         """
         Wxh, Whh, Why, bh, by = self.params.views
-        WxhT = Wxh.T
+        WxhT_rows = list(Wxh.T)  # row views made once: indexing a row costs as much as the add
         h = np.array(h, dtype=np.float64).reshape(-1)
         a = np.empty_like(h)
         y = np.empty(self.vocab_size)
         cdf = np.empty(self.vocab_size)
-        add, exp, tanh = np.add, np.exp, np.tanh
-        Whh_dot, Why_dot = Whh.dot, Why.dot
-        random_sample, searchsorted = rng.random_sample, cdf.searchsorted
+        add, divide, exp, tanh = np.add, np.divide, np.exp, np.tanh
+        add_reduce, add_accumulate = add.reduce, add.accumulate
+        Whh_dot, Why_dot, searchsorted = Whh.dot, Why.dot, cdf.searchsorted
+        # rng.choice draws one random_sample() per call; drawing them all at once is the same
+        # stream (and leaves rng in the same state)
+        uniforms = [] if greedy else rng.random_sample(n).tolist()
         ix = seed_ix
         ixes = []
         with np.errstate(over="ignore"):  # an overflowing exp is detected and shifted below
-            for _ in range(n):
+            for k in range(n):
                 Whh_dot(h, a)
-                add(WxhT[ix], a, out=h)  # (Wxh x + Whh h) + bh, the original's order
-                add(h, bh, out=h)
-                tanh(h, out=h)
+                add(WxhT_rows[ix], a, h)  # (Wxh x + Whh h) + bh, the original's order
+                add(h, bh, h)
+                tanh(h, h)
                 Why_dot(h, y)
-                add(y, by, out=y)
+                add(y, by, y)
                 if temperature != 1.0:
-                    y /= temperature
+                    divide(y, temperature, y)
                 if greedy:
                     ix = int(y.argmax())
                     ixes.append(ix)
                     continue
-                total = exp(y, out=cdf).sum()
+                total = add_reduce(exp(y, cdf))  # np.sum's pairwise sum, without its wrapper
                 if not 0.0 < total < np.inf:  # exp over/underflowed: shift (the original emits nan)
                     y -= y.max()
-                    total = exp(y, out=cdf).sum()
-                np.divide(cdf, total, out=y)  # p = exp(y) / sum(exp(y))
+                    total = add_reduce(exp(y, cdf))
+                divide(cdf, total, y)  # p = exp(y) / sum(exp(y))
                 # as rng.choice(V, p=y): normalised cdf, then searchsorted(u, side='right')
-                y.cumsum(out=cdf)
-                cdf /= cdf[-1]
-                ix = int(searchsorted(random_sample(), side="right"))
+                add_accumulate(y, 0, None, cdf)
+                divide(cdf, cdf[-1], cdf)
+                ix = int(searchsorted(uniforms[k], "right"))
                 ixes.append(ix)
         return ixes
 

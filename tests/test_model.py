@@ -71,8 +71,11 @@ def test_sample_equals_the_original_sample_with_the_same_stream(seed):
     ref.bh, ref.by = P.bh.reshape(-1, 1).copy(), P.by.reshape(-1, 1).copy()
     np.random.seed(seed)
     expected = ref.sample(trainer.hprev.reshape(-1, 1).copy(), 3, 2000)
-    got = trainer.model.sample(trainer.hprev, 3, 2000, np.random.RandomState(seed))
+    rng = np.random.RandomState(seed)
+    got = trainer.model.sample(trainer.hprev, 3, 2000, rng)
     assert got == [int(i) for i in expected]
+    # and the stream is left where the original leaves it (the next periodic sample depends on it)
+    assert rng.random_sample() == np.random.random_sample()
 
 
 def test_sampling_disturbs_no_training_state():
