@@ -137,6 +137,11 @@ class Trainer:
         exact = self.exact_at(self.n)
         loss = self.model.loss_and_grads(inputs, targets, self.hprev, self.grads,
                                          exact=exact, clip=cfg.clip)
+        if exact and not cfg.exact and not math.isfinite(loss):
+            # the warm-up's unshifted softmax overflowed: the default mode's is stable
+            exact = False
+            loss = self.model.loss_and_grads(inputs, targets, self.hprev, self.grads,
+                                             exact=False, clip=cfg.clip)
         if not (loss <= self.loss_ceiling()):  # also catches nan
             if not math.isfinite(loss):
                 why = "exp overflowed in the exact softmax" if exact else "overflow"

@@ -7,7 +7,15 @@ import math
 import numpy as np
 import pytest
 
-from engine import EXACT_WARMUP, Config, Diverged, FlatParams, Trainer, corpus_from_text, gradient_check
+from engine import (
+    EXACT_WARMUP,
+    Config,
+    Diverged,
+    FlatParams,
+    Trainer,
+    corpus_from_text,
+    gradient_check,
+)
 from engine.reference import ReferenceRNN
 
 from .helpers import WRAPPING_TEXT, bundled
@@ -152,6 +160,16 @@ def test_fast_mode_softmax_survives_logits_that_overflow_exp():
     loss = model.loss_and_grads(ix[:12], ix[1:13], trainer.hprev, grads)
     assert math.isfinite(loss) and np.isfinite(grads.flat).all()
     with pytest.raises(Diverged, match="uniform guessing"):  # absurd, so training stops
+        trainer.step()
+
+
+@pytest.mark.parametrize("exact", [False, True])
+def test_warmup_falls_back_to_the_stable_softmax_where_the_original_overflows(exact):
+    trainer = _trained(steps=1, exact=exact)
+    assert trainer.exact_at(trainer.n)  # the default mode is still in its warm-up
+    trainer.model.params.by[0] = 800.0  # exp(800) overflows float64
+    why = "exp overflowed in the exact softmax" if exact else "uniform guessing"
+    with pytest.raises(Diverged, match=why):  # the default mode's softmax is the stable one
         trainer.step()
 
 
