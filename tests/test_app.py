@@ -87,7 +87,7 @@ async def test_n_advances_exactly_one_iteration_while_paused():
             await until(lambda n=expected: app.session.monitor.latest.stats.iteration == n)
         await asyncio.sleep(0.1)
         assert trainer.n == 3
-        assert f"iter {trainer.n}" in app.status.plain
+        await until(lambda: "iter 3" in app.status.plain)  # the screen's next frame (4 Hz)
 
 
 async def test_n_does_nothing_while_running():
@@ -249,6 +249,7 @@ async def test_an_iteration_budget_finishes_and_the_app_stays_usable():
     async with app.run_test() as pilot:
         await until(lambda: shown(app) is State.FINISHED)
         assert app.trainer.n == 120
+        await until(lambda: app.state is State.FINISHED)  # the screen's next frame shows it
         assert "finished" in app.status.plain
         assert app.check_action("pause", ()) is None
         await pilot.press("s")  # the worker still answers commands
