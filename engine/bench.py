@@ -82,12 +82,9 @@ def agreement(text: str, seed: int, iters: int) -> dict[str, object]:
     scratch = FlatParams(corpus.vocab_size, exact.config.hidden_size)
     probe = exact.model.sharing_params()  # the exact run's weights, its own workspace
     for _ in range(iters):
-        p, h = exact.p, exact.hprev.copy()
-        if exact.n == 0 or p + exact.config.seq_length + 1 >= len(corpus):
-            p, h = 0, np.zeros_like(h)
-        T = exact.config.seq_length
-        fast_loss = probe.loss_and_grads(
-            corpus.ix[p:p + T], corpus.ix[p + 1:p + T + 1], h, scratch)
+        _, inputs, targets, reset = exact.next_window()
+        h = np.zeros_like(exact.hprev) if reset else exact.hprev.copy()
+        fast_loss = probe.loss_and_grads(inputs, targets, h, scratch)
         exact_losses.append(exact.step().loss)
         fast_window = max(fast_window, abs(fast_loss - exact_losses[-1]) / exact_losses[-1])
     default_run = Trainer(corpus, Config(seed=seed, sample_every=0))

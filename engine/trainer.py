@@ -121,16 +121,13 @@ class Trainer:
 
     def step(self) -> StepResult:
         """One iteration of the original loop; raises Diverged on a non-finite loss."""
-        cfg = self.config
-        T, data = cfg.seq_length, self._data
-        if self.p + T + 1 >= data.shape[0] or self.n == 0:
+        cfg, T = self.config, self.config.seq_length
+        p, inputs, targets, reset = self.next_window()
+        if reset:
             if self.n > 0:
                 self.epoch += 1
             self.hprev[...] = 0.0
             self.p = 0
-        p = self.p
-        inputs = data[p:p + T]
-        targets = data[p + 1:p + T + 1]
         sample = None
         if cfg.sample_every and self.n % cfg.sample_every == 0:
             sample = self._sample_text(self.hprev, int(inputs[0]), cfg.sample_length, self.rng)
@@ -165,6 +162,14 @@ class Trainer:
             val_bits = self.evaluate()
             self.val_history.append((self.n - 1, val_bits))
         return StepResult(self.n - 1, loss, self.smooth_loss, p, sample, val_bits)
+
+    def next_window(self) -> tuple[int, np.ndarray, np.ndarray, bool]:
+        """Where the next step reads: (p, inputs, targets, reset). On reset (the first step, or
+        too little data left) it starts over at 0 from h = 0, as the original does."""
+        T, data = self.config.seq_length, self._data
+        reset = self.n == 0 or self.p + T + 1 >= data.shape[0]
+        p = 0 if reset else self.p
+        return p, data[p:p + T], data[p + 1:p + T + 1], reset
 
     def exact_at(self, iteration: int) -> bool:
         """Whether that iteration uses the original's arithmetic (--exact, or the warm-up)."""

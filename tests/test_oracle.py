@@ -81,9 +81,8 @@ def test_fast_mode_computes_the_same_window_from_every_state_of_the_original(
     fast = FlatParams(corpus.vocab_size, hidden)
     worst_loss, worst_grad = 0.0, 0.0
     for _ in range(300):
-        p = 0 if trainer.p + seq + 1 >= len(corpus) or trainer.n == 0 else trainer.p
-        h = np.zeros(hidden) if p == 0 else trainer.hprev.copy()
-        inputs, targets = corpus.ix[p:p + seq], corpus.ix[p + 1:p + seq + 1]
+        _, inputs, targets, reset = trainer.next_window()
+        h = np.zeros(hidden) if reset else trainer.hprev.copy()
         loss_fast = trainer.model.loss_and_grads(inputs, targets, h, fast, exact=False)
         loss = trainer.step().loss
         worst_loss = max(worst_loss, abs(loss_fast - loss) / loss)
@@ -115,10 +114,9 @@ def test_default_mode_free_run_tracks_the_original(make_text, seed, hidden, seq)
 def _expected_step(trainer: Trainer, exact: bool) -> tuple[float, np.ndarray, np.ndarray]:
     """Loss, gradients and updated weights of the trainer's next window in one arithmetic,
     computed on copies (the trainer is not touched)."""
-    cfg, V = trainer.config, trainer.corpus.vocab_size
-    H, T, p = cfg.hidden_size, cfg.seq_length, trainer.p
-    assert trainer.n > 0 and p + T + 1 < len(trainer.corpus)  # no reset in this window
-    inputs, targets = trainer.corpus.ix[p:p + T], trainer.corpus.ix[p + 1:p + T + 1]
+    cfg, V, H = trainer.config, trainer.corpus.vocab_size, trainer.config.hidden_size
+    _, inputs, targets, reset = trainer.next_window()
+    assert not reset  # the window continues from the trainer's hidden state
     grads = FlatParams(V, H)
     loss = trainer.model.sharing_params().loss_and_grads(inputs, targets, trainer.hprev.copy(),
                                                          grads, exact=exact, clip=cfg.clip)

@@ -49,12 +49,10 @@ def check_trainer(trainer: Trainer) -> tuple[str, list[GradCheckResult]]:
                   "started from")
         iteration = view.iteration
     else:
-        p, data = trainer.p, trainer._data
-        if p + T + 1 >= len(data):
-            p = 0
-        inputs, targets = data[p:p + T], data[p + 1:p + T + 1]
-        hprev = trainer.hprev.copy()
-        source = f"the next window (position {p}), from the current hidden state"
+        p, inputs, targets, reset = trainer.next_window()
+        hprev = np.zeros_like(trainer.hprev) if reset else trainer.hprev.copy()
+        source = (f"the next window (position {p}), from "
+                  f"{'h = 0' if reset else 'the current hidden state'}")
         iteration = trainer.n
     results = gradient_check(model, inputs, targets, hprev, exact=trainer.exact_at(iteration),
                              entries_per_param=ENTRIES)
