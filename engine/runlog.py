@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .model import PARAM_NAMES
 from .trainer import Trainer
+from .units import bits
 
 
 class MetricsLog:
@@ -33,7 +34,7 @@ class MetricsLog:
             "iteration": s.iteration,
             "smooth_loss": s.smooth_loss,
             "loss": s.loss if math.isfinite(s.loss) else None,
-            "bits_per_char": s.smooth_loss / s.seq_length / math.log(2),
+            "bits_per_char": bits(s.smooth_loss / s.seq_length),
             "iters_per_s": rate,
             "wall_time": round(now - self._start, 4),
             "learning_rate": s.learning_rate,

@@ -16,6 +16,7 @@ from .config import Config
 from .data import Corpus, CorpusError
 from .model import PARAM_NAMES, RNN, FlatParams
 from .optim import EPS, Adagrad
+from .units import bits, smoothed
 
 ROLLBACK_EVERY = 100  # iterations between in-memory copies of the last good state
 DIVERGENCE_FACTOR = 100.0  # a window loss this many times uniform guessing's is divergence
@@ -147,7 +148,7 @@ class Trainer:
             restored = self.roll_back()
             raise Diverged(f"loss {loss:.6g} at iteration {self.n} ({why}); restored the "
                            f"parameters of iteration {restored}: lower the learning rate")
-        self.smooth_loss = self.smooth_loss * 0.999 + loss * 0.001
+        self.smooth_loss = smoothed(self.smooth_loss, loss)
         self.last_loss = loss
         self.optimizer.update(self.model.params, self.grads, cfg.learning_rate, exact)
         self.hprev[...] = self.model.h_last
@@ -206,7 +207,7 @@ class Trainer:
                 if k or span < 2 * T:  # the first window only warms h up (if there is room)
                     total += loss
                     scored += T
-        return total / (scored * math.log(2))
+        return bits(total / scored)
 
     def window_view(self) -> WindowView | None:
         """Copies of the last window's per-position losses, probabilities and hidden states."""
