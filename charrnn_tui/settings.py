@@ -10,6 +10,8 @@ import json
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from engine.files import FileRefused, read_regular
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -18,17 +20,18 @@ class Settings:
     log_every: int = 100  # iterations between run-log records
 
 
+MAX_SETTINGS_BYTES = 64 * 1024  # a settings file is a few lines; anything bigger is not one
 LIMITS = {"keep_checkpoints": (1, 10_000), "save_every": (0, 10**12), "log_every": (1, 10**9)}
 
 
 def load_settings(path: Path) -> tuple[Settings, str | None]:
     """The settings and, if the file was unusable, a one-line warning."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    if not path.exists() and not path.is_symlink():
         return Settings(), None
-    except (OSError, UnicodeDecodeError) as exc:
-        return Settings(), f"settings file {path} is unreadable ({exc}); using defaults"
+    try:
+        text = read_regular(path, MAX_SETTINGS_BYTES, "settings file").decode("utf-8")
+    except (FileRefused, UnicodeDecodeError) as exc:
+        return Settings(), f"settings file unusable: {exc}; using defaults"
     try:
         raw = json.loads(text)
         if not isinstance(raw, dict):
@@ -42,6 +45,9 @@ def load_settings(path: Path) -> tuple[Settings, str | None]:
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
                 raise ValueError(f"{key} must be an integer from {low} to {high}")
         return Settings(**raw), None
+    except RecursionError:
+        return Settings(), (f"settings file {path} is not valid (nested too deeply); using "
+                            "defaults and leaving the file as it is")
     except ValueError as exc:
         return Settings(), (f"settings file {path} is not valid ({exc}); using defaults and "
                             f"leaving the file as it is")

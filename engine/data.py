@@ -10,7 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .files import FileRefused, describe_os_error, open_regular
+
 _CHUNK = 1 << 22  # decode 4 MiB at a time so a huge corpus never exists as UTF-32 in full
+_SNIFF = 1 << 16  # bytes read first to refuse binary content before reading the rest
+MAX_CORPUS_BYTES = 1 << 30  # 1 GiB of text; its index array alone takes as much again
 
 
 class CorpusError(ValueError):
@@ -65,21 +69,34 @@ def corpus_from_text(text: str, name: str = "text") -> Corpus:
 
 
 def load_corpus(path: str | os.PathLike[str]) -> Corpus:
-    """Read `path` as UTF-8; raise CorpusError with a one-line reason on any problem."""
+    """Read `path` as UTF-8; raise CorpusError with a one-line reason on any problem.
+
+    Only a regular file of at most MAX_CORPUS_BYTES is read, and its first chunk is checked
+    for binary content before the rest is read, so a device, a FIFO or a huge binary file is
+    refused at once.
+    """
     p = Path(path)
+    where = str(p)
     try:
-        if p.is_dir():
-            raise CorpusError(f"{p}: is a directory, not a text file")
-        raw = p.read_bytes()
-    except CorpusError:
-        raise
-    except FileNotFoundError:
-        raise CorpusError(f"{p}: no such file") from None
-    except PermissionError:
-        raise CorpusError(f"{p}: permission denied") from None
+        with open_regular(path, MAX_CORPUS_BYTES, "text file") as f:
+            head = f.read(_SNIFF)
+            _refuse_binary(head, where)
+            raw = head + f.read()
+    except FileRefused as exc:
+        raise CorpusError(str(exc)) from None
     except OSError as exc:
-        raise CorpusError(f"{p}: cannot read ({exc.strerror or exc})") from None
-    return _from_bytes(raw, p.name or str(p), where=str(p))
+        raise CorpusError(describe_os_error(p, exc)) from None
+    return _from_bytes(raw, p.name or str(p), where=where)
+
+
+def _refuse_binary(head: bytes, where: str) -> None:
+    """Binary content shows in the first chunk: a NUL byte, or bytes that are not UTF-8."""
+    if b"\x00" in head:
+        raise CorpusError(f"{where}: looks like a binary file (contains NUL bytes), not UTF-8 text")
+    try:
+        codecs.getincrementaldecoder("utf-8")("strict").decode(head, final=False)
+    except UnicodeDecodeError as exc:
+        raise CorpusError(f"{where}: not valid UTF-8 (bad byte near offset {exc.start})") from None
 
 
 def _from_bytes(raw: bytes, name: str, where: str | None = None) -> Corpus:
