@@ -11,23 +11,35 @@ from __future__ import annotations
 import math
 import os
 import re
+import secrets
+import stat
 import tempfile
 import time
-import zipfile
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
 
-from .config import Config, ConfigError
+from .config import MAX_SEQ_LENGTH, Config, ConfigError
 from .data import Corpus, encode
+from .files import FileRefused, describe_os_error, open_regular
 from .model import PARAM_NAMES, RNN, param_shapes
-from .trainer import Trainer
+from .trainer import Trainer, loss_ceiling
+
+try:
+    import fcntl
+except ImportError:  # not on Windows: stale temporary files then go by age
+    fcntl = None
 
 FORMAT_VERSION = 1
 KIND = "charrnn-tui checkpoint"
 SUFFIX = ".npz"
-_NAME = re.compile(r"^ckpt-(\d{9,})\.npz$")
+# a run's files: ckpt-<run>-<iteration>.npz; older versions wrote ckpt-<iteration>.npz
+_RUN = re.compile(r"\d{8}-\d{6}-[0-9a-f]{8}")
+_NAME = re.compile(r"^ckpt-(?:(?P<run>\d{8}-\d{6}-[0-9a-f]{8})-)?(?P<iteration>\d{9,})\.npz$")
+_TMP_SUFFIX = ".tmp"
+_TMP = re.compile(r"^\.(ckpt-.*\.npz\..*|write-test-.*)\.tmp$")
+_STALE_SECONDS = 3600.0  # where there are no file locks, a temporary file this old is stale
 _CONFIG_FIELDS = tuple(f.name for f in fields(Config))
 
 
@@ -44,6 +56,9 @@ class CheckpointInfo:
     smooth_loss: float
     seq_length: int  # the smoothed loss is per window of this many characters
     saved_at: float  # unix time
+    run: str  # the run that wrote it ("" for files of older versions)
+    seed: int
+    hidden_size: int
 
 
 # -- writing ---------------------------------------------------------------------------------
@@ -94,7 +109,9 @@ def save_checkpoint(trainer: Trainer, path: str | os.PathLike[str]) -> Path:
     tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=_TMP_SUFFIX, dir=path.parent)
+        if fcntl is not None:  # held until closed: tells remove_stale_temporaries it is live
+            fcntl.flock(fd, fcntl.LOCK_EX)
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)
             f.flush()
@@ -103,7 +120,7 @@ def save_checkpoint(trainer: Trainer, path: str | os.PathLike[str]) -> Path:
         tmp = None
         _fsync_dir(path.parent)
     except OSError as exc:
-        raise CheckpointError(f"{path}: could not save ({exc.strerror or exc})") from None
+        raise CheckpointError(describe_os_error(path, exc, "could not save")) from None
     finally:
         if tmp is not None:
             try:
@@ -129,30 +146,36 @@ def _fsync_dir(directory: Path) -> None:
 
 # -- reading ---------------------------------------------------------------------------------
 
-def _read_all(path: Path) -> dict[str, np.ndarray]:
+# a checkpoint is read with nothing but np.load(..., allow_pickle=False), member by member:
+# only the members this program knows are ever decoded, and each one's npy header (dtype,
+# shape) and declared size are checked before its data is read
+MAX_CHECKPOINT_BYTES = 1 << 36  # the file as a whole; members are bounded by their shapes
+_ZIP_MAGIC = b"PK\x03\x04"
+_INT_RANGE = (0, 2**62)  # counters: far beyond any run, and safe in int64 arithmetic
+MAX_VOCAB = 0x110000  # one entry per Unicode code point at the most
+
+
+def _open_npz(path: Path):
+    """The file as an open NpzFile (lazy: nothing is decoded yet)."""
     try:
-        if path.is_dir():
-            raise CheckpointError(f"{path}: is a directory, not a checkpoint")
-        with np.load(path, allow_pickle=False) as npz:
-            if not isinstance(npz, np.lib.npyio.NpzFile):
-                raise CheckpointError(f"{path}: not a checkpoint (.npz archive expected)")
-            return {key: npz[key] for key in npz.files}
+        f = open_regular(path, MAX_CHECKPOINT_BYTES, "checkpoint")
+    except FileRefused as exc:
+        raise CheckpointError(str(exc)) from None
+    try:
+        if f.read(4) != _ZIP_MAGIC:
+            raise CheckpointError(f"{path}: not a checkpoint (not an .npz archive)")
+        f.seek(0)
+        npz = np.load(f, allow_pickle=False)
+        if not isinstance(npz, np.lib.npyio.NpzFile):
+            raise CheckpointError(f"{path}: not a checkpoint (.npz archive expected)")
+        npz._owned_file = f  # closed with the archive (see _Fields.close)
+        return npz
     except CheckpointError:
+        f.close()
         raise
-    except FileNotFoundError:
-        raise CheckpointError(f"{path}: no such checkpoint") from None
-    except PermissionError:
-        raise CheckpointError(f"{path}: permission denied") from None
-    except ValueError as exc:  # object arrays (pickles) are refused by allow_pickle=False
-        if "pickle" in str(exc):
-            raise CheckpointError(f"{path}: not a checkpoint, or holds pickled Python objects; "
-                                  f"refused") from None
-        raise CheckpointError(f"{path}: not a valid checkpoint ({_first_line(exc)})") from None
-    except (zipfile.BadZipFile, EOFError, OSError) as exc:
+    except Exception as exc:  # a hostile file may trip anything in zip parsing
+        f.close()
         raise CheckpointError(f"{path}: damaged or truncated ({_first_line(exc)})") from None
-    except Exception as exc:  # a hostile file may trip anything in zip/npy parsing
-        raise CheckpointError(f"{path}: damaged ({type(exc).__name__}: {_first_line(exc)})") \
-            from None
 
 
 def _first_line(exc: BaseException) -> str:
@@ -161,23 +184,69 @@ def _first_line(exc: BaseException) -> str:
 
 
 class _Fields:
-    """Typed access to the arrays of one file, each failure a one-line CheckpointError."""
+    """Typed access to the members of one open file, each failure a one-line CheckpointError.
 
-    def __init__(self, path: Path, arrays: dict[str, np.ndarray]) -> None:
-        self.path, self.arrays = path, arrays
+    `get` reads a member's npy header first and refuses it (without decoding) when its dtype,
+    shape or declared size is not what the caller expects.
+    """
+
+    def __init__(self, path: Path, npz) -> None:
+        self.path, self.npz = path, npz
+        self.names = set(npz.files)
+
+    def __enter__(self) -> _Fields:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.npz.close()
+        self.npz._owned_file.close()
 
     def fail(self, why: str) -> CheckpointError:
         return CheckpointError(f"{self.path}: {why}")
 
-    def get(self, key: str, kinds: str, shape: tuple[int, ...] | None = None) -> np.ndarray:
-        if key not in self.arrays:
+    def has(self, key: str) -> bool:
+        return key in self.names
+
+    def _header(self, key: str) -> tuple[tuple[int, ...], np.dtype]:
+        member = key + ".npy"
+        try:
+            info = self.npz.zip.getinfo(member)
+            with self.npz.zip.open(member) as m:
+                version = np.lib.format.read_magic(m)
+                if version == (1, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_1_0(m)
+                elif version == (2, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_2_0(m)
+                else:
+                    raise self.fail(f"field '{key}' has an unsupported npy version {version}")
+                header = m.tell()
+        except CheckpointError:
+            raise
+        except Exception as exc:
+            raise self.fail(f"field '{key}' is damaged ({_first_line(exc)})") from None
+        if dtype.hasobject:
+            raise self.fail(f"field '{key}' holds pickled Python objects; refused")
+        if info.file_size != header + math.prod(shape) * dtype.itemsize:
+            raise self.fail(f"field '{key}' declares {info.file_size:,} bytes, which does not "
+                            f"match its header's shape {shape}")
+        return shape, dtype
+
+    def get(self, key: str, kinds: str, shape: tuple[int, ...] | None = None,
+            max_size: int | None = None) -> np.ndarray:
+        if key not in self.names:
             raise self.fail(f"missing field '{key}'")
-        a = self.arrays[key]
-        if a.dtype.kind not in kinds or (kinds == "f" and a.dtype != np.float64):
+        found, dtype = self._header(key)
+        if dtype.kind not in kinds or (kinds == "f" and dtype != np.float64):
             expected = "float64" if kinds == "f" else f"kind {kinds!r}"
-            raise self.fail(f"field '{key}' has dtype {a.dtype}, expected {expected}")
-        if shape is not None and a.shape != shape:
-            raise self.fail(f"field '{key}' has shape {a.shape}, expected {shape}")
+            raise self.fail(f"field '{key}' has dtype {dtype}, expected {expected}")
+        if shape is not None and found != shape:
+            raise self.fail(f"field '{key}' has shape {found}, expected {shape}")
+        if max_size is not None and math.prod(found) > max_size:
+            raise self.fail(f"field '{key}' has {math.prod(found):,} entries, over {max_size:,}")
+        try:
+            a = self.npz[key]
+        except Exception as exc:
+            raise self.fail(f"field '{key}' is damaged ({_first_line(exc)})") from None
         if a.dtype.kind == "f" and not np.isfinite(a).all():
             raise self.fail(f"field '{key}' holds non-finite values")
         return a
@@ -185,66 +254,96 @@ class _Fields:
     def scalar(self, key: str, kinds: str):
         return self.get(key, kinds, ()).item()
 
-    def text(self, key: str) -> str:
-        return str(self.scalar(key, "U"))
+    def integer(self, key: str, low: int = _INT_RANGE[0], high: int = _INT_RANGE[1]) -> int:
+        value = int(self.scalar(key, "iub"))
+        if not low <= value <= high:
+            raise self.fail(f"field '{key}' is {value}, outside {low}..{high}")
+        return value
+
+    def number(self, key: str, low: float, high: float) -> float:
+        value = float(self.scalar(key, "f"))
+        if not low <= value <= high:
+            raise self.fail(f"field '{key}' is {value:.6g}, outside {low:g}..{high:g}")
+        return value
+
+    def text(self, key: str, max_chars: int = 4096) -> str:
+        a = self.get(key, "U", ())
+        if a.dtype.itemsize // 4 > max_chars:
+            raise self.fail(f"field '{key}' is longer than {max_chars} characters")
+        return str(a.item())
 
 
-def read_checkpoint(path: str | os.PathLike[str]) -> tuple[Config, dict[str, object]]:
+@dataclass(frozen=True)
+class CheckpointState:
+    """A validated checkpoint's training state (everything but the hyperparameters)."""
+
+    vocab: str
+    params: dict[str, np.ndarray]  # by PARAM_NAMES
+    memories: dict[str, np.ndarray]  # Adagrad's, by PARAM_NAMES
+    hprev: np.ndarray
+    next_ix: int
+    iteration: int
+    position: int
+    epoch: int
+    chars_seen: int
+    smooth_loss: float
+    last_loss: float  # nan in files from before it was saved
+    rng: tuple  # np.random.RandomState.get_state() of the periodic-sample stream
+    sample_rng: tuple
+    corpus_name: str
+    corpus_fingerprint: str
+    saved_at: float
+
+
+def read_checkpoint(path: str | os.PathLike[str]) -> tuple[Config, CheckpointState]:
     """Validate a file completely; return its config and state (no corpus needed)."""
     path = Path(path)
-    f = _Fields(path, _read_all(path))
-    if "kind" not in f.arrays or f.arrays["kind"].dtype.kind != "U" or f.text("kind") != KIND:
-        raise f.fail("not a charrnn-tui checkpoint")
-    version = f.scalar("format_version", "iu")
-    if version != FORMAT_VERSION:
-        raise f.fail(f"unknown format version {version} (this program reads version "
-                     f"{FORMAT_VERSION})")
-    raw = {}
-    for name in _CONFIG_FIELDS:
-        a = f.get("config_" + name, "biuf", ())
-        raw[name] = a.item()
-    try:
-        config = Config(**raw)
-    except (ConfigError, TypeError) as exc:
-        raise f.fail(f"bad hyperparameters ({exc})") from None
-    vocab_codes = f.get("vocab", "u")
-    if vocab_codes.ndim != 1 or vocab_codes.size == 0 or vocab_codes.max() > 0x10FFFF:
-        raise f.fail("field 'vocab' is not a list of characters")
-    if np.any(np.diff(vocab_codes.astype(np.int64)) <= 0):
-        raise f.fail("field 'vocab' is not sorted by code point")
-    vocab = "".join(map(chr, vocab_codes.tolist()))
-    V, H = len(vocab), config.hidden_size
-    state: dict[str, object] = {"vocab": vocab}
-    for name, shape in zip(PARAM_NAMES, param_shapes(V, H)):
-        state[name] = f.get(name, "f", shape)
-        mem = f.get("m" + name, "f", shape)
-        if (mem < 0).any():
-            raise f.fail(f"field 'm{name}' has negative Adagrad memory")
-        state["m" + name] = mem
-    state["hprev"] = f.get("hprev", "f", (H,))
-    next_ix = f.scalar("next_ix", "iu")
-    if not 0 <= next_ix < V:
-        raise f.fail("field 'next_ix' is outside the vocabulary")
-    state["next_ix"] = int(next_ix)
-    for key in ("iteration", "position", "epoch", "chars_seen"):
-        value = f.scalar(key, "iu")
-        if value < 0:
-            raise f.fail(f"field '{key}' is negative")
-        state[key] = int(value)
-    state["smooth_loss"] = float(f.scalar("smooth_loss", "f"))
-    last = f.get("last_loss", "f", ()) if "last_loss" in f.arrays else None
-    state["last_loss"] = float(last.item()) if last is not None else math.nan
-    for prefix in ("rng", "sample_rng"):
-        key = f.get(f"{prefix}_key", "u", (624,))
-        pos = f.scalar(f"{prefix}_pos", "iu")
-        if not 0 <= pos <= 624:
-            raise f.fail(f"field '{prefix}_pos' is out of range")
-        state[prefix] = ("MT19937", key.astype(np.uint32), int(pos),
-                         int(f.scalar(f"{prefix}_has_gauss", "iub")),
-                         float(f.scalar(f"{prefix}_gauss", "f")))
-    state["corpus_name"] = f.text("corpus_name")
-    state["corpus_fingerprint"] = f.text("corpus_fingerprint")
-    state["saved_at"] = float(f.scalar("saved_at", "f"))
+    with _Fields(path, _open_npz(path)) as f:
+        if not f.has("kind") or f.get("kind", "USO", ()).dtype.kind != "U" or \
+                f.text("kind") != KIND:
+            raise f.fail("not a charrnn-tui checkpoint")
+        version = f.integer("format_version", 0, 2**31)
+        if version != FORMAT_VERSION:
+            raise f.fail(f"unknown format version {version} (this program reads version "
+                         f"{FORMAT_VERSION})")
+        raw = {name: f.get("config_" + name, "biuf", ()).item() for name in _CONFIG_FIELDS}
+        try:
+            config = Config(**raw)
+        except (ConfigError, TypeError) as exc:
+            raise f.fail(f"bad hyperparameters ({exc})") from None
+        vocab_codes = f.get("vocab", "u", max_size=MAX_VOCAB)
+        if vocab_codes.ndim != 1 or vocab_codes.size == 0 or vocab_codes.max() > 0x10FFFF:
+            raise f.fail("field 'vocab' is not a list of characters")
+        if np.any(np.diff(vocab_codes.astype(np.int64)) <= 0):
+            raise f.fail("field 'vocab' is not sorted by code point")
+        vocab = "".join(map(chr, vocab_codes.tolist()))
+        V, H = len(vocab), config.hidden_size
+        params, memories = {}, {}
+        for name, shape in zip(PARAM_NAMES, param_shapes(V, H)):
+            params[name] = f.get(name, "f", shape)
+            mem = f.get("m" + name, "f", shape)
+            if (mem < 0).any():
+                raise f.fail(f"field 'm{name}' has negative Adagrad memory")
+            memories[name] = mem
+        # a smoothed loss is at most the divergence ceiling of the longest window
+        ceiling = loss_ceiling(V, MAX_SEQ_LENGTH)
+        rngs = {}
+        for prefix in ("rng", "sample_rng"):
+            key = f.get(f"{prefix}_key", "u", (624,))
+            rngs[prefix] = ("MT19937", key.astype(np.uint32), f.integer(f"{prefix}_pos", 0, 624),
+                            f.integer(f"{prefix}_has_gauss", 0, 1),
+                            float(f.scalar(f"{prefix}_gauss", "f")))
+        state = CheckpointState(
+            vocab=vocab, params=params, memories=memories,
+            hprev=f.get("hprev", "f", (H,)),
+            next_ix=f.integer("next_ix", 0, V - 1),
+            iteration=f.integer("iteration"), position=f.integer("position"),
+            epoch=f.integer("epoch"), chars_seen=f.integer("chars_seen"),
+            smooth_loss=f.number("smooth_loss", 0.0, ceiling),
+            last_loss=f.number("last_loss", 0.0, ceiling) if f.has("last_loss") else math.nan,
+            rng=rngs["rng"], sample_rng=rngs["sample_rng"],
+            corpus_name=f.text("corpus_name"), corpus_fingerprint=f.text("corpus_fingerprint"),
+            saved_at=f.number("saved_at", 0.0, 1e11))
     return config, state
 
 
@@ -252,32 +351,32 @@ def load_checkpoint(path: str | os.PathLike[str], corpus: Corpus) -> Trainer:
     """A trainer that continues exactly where the checkpoint left off, on this corpus."""
     path = Path(path)
     config, state = read_checkpoint(path)
-    if state["corpus_fingerprint"] != corpus.fingerprint or state["vocab"] != corpus.vocab:
-        raise CheckpointError(f"{path}: trained on a different text ({state['corpus_name']}, "
-                              f"{state['corpus_fingerprint']}), not {corpus.name} "
+    if state.corpus_fingerprint != corpus.fingerprint or state.vocab != corpus.vocab:
+        raise CheckpointError(f"{path}: trained on a different text ({state.corpus_name}, "
+                              f"{state.corpus_fingerprint}), not {corpus.name} "
                               f"({corpus.fingerprint})")
-    if not state["position"] < len(corpus):
+    if not state.position < len(corpus):
         raise CheckpointError(f"{path}: data position is past the end of the corpus")
     trainer = Trainer(corpus, config)
     restore(trainer, state)
     return trainer
 
 
-def restore(trainer: Trainer, state: dict[str, object]) -> None:
+def restore(trainer: Trainer, state: CheckpointState) -> None:
     """Overwrite a freshly built trainer's state with a validated checkpoint's."""
     for name, param, mem in zip(PARAM_NAMES, trainer.model.params.views,
                                 trainer.optimizer.mem.views):
-        param[...] = state[name]
-        mem[...] = state["m" + name]
-    trainer.hprev[...] = state["hprev"]
-    trainer.n = state["iteration"]
-    trainer.p = state["position"]
-    trainer.epoch = state["epoch"]
-    trainer.chars_seen = state["chars_seen"]
-    trainer.smooth_loss = state["smooth_loss"]
-    trainer.last_loss = state["last_loss"]
-    trainer.rng.set_state(state["rng"])
-    trainer.sample_rng.set_state(state["sample_rng"])
+        param[...] = state.params[name]
+        mem[...] = state.memories[name]
+    trainer.hprev[...] = state.hprev
+    trainer.n = state.iteration
+    trainer.p = state.position
+    trainer.epoch = state.epoch
+    trainer.chars_seen = state.chars_seen
+    trainer.smooth_loss = state.smooth_loss
+    trainer.last_loss = state.last_loss
+    trainer.rng.set_state(state.rng)
+    trainer.sample_rng.set_state(state.sample_rng)
     trainer.keep_rollback()
 
 
@@ -305,49 +404,89 @@ class SavedModel:
 
 def load_model(path: str | os.PathLike[str]) -> SavedModel:
     config, state = read_checkpoint(path)
-    vocab = state["vocab"]
-    model = RNN(len(vocab), config.hidden_size)
+    model = RNN(len(state.vocab), config.hidden_size)
     for name, param in zip(PARAM_NAMES, model.params.views):
-        param[...] = state[name]
+        param[...] = state.params[name]
     rng = np.random.RandomState()
-    rng.set_state(state["sample_rng"])
-    return SavedModel(config, vocab, model, state["hprev"].copy(), state["next_ix"],
-                      state["iteration"], rng)
+    rng.set_state(state.sample_rng)
+    return SavedModel(config, state.vocab, model, state.hprev.copy(), state.next_ix,
+                      state.iteration, rng)
 
 
 def checkpoint_info(path: str | os.PathLike[str]) -> CheckpointInfo:
     config, state = read_checkpoint(path)
-    return CheckpointInfo(Path(path), state["iteration"], state["smooth_loss"], config.seq_length,
-                          state["saved_at"])
+    return CheckpointInfo(Path(path), state.iteration, state.smooth_loss, config.seq_length,
+                          state.saved_at, run_of(path), config.seed, config.hidden_size)
+
+
+def run_of(path: str | os.PathLike[str]) -> str:
+    """The run a checkpoint file belongs to, from its name ("" for older versions' files)."""
+    match = _NAME.match(Path(path).name)
+    return (match.group("run") if match else None) or ""
 
 
 # -- a directory of checkpoints --------------------------------------------------------------
 
-class CheckpointStore:
-    """`ckpt-<iteration>.npz` files in one directory; keeps the newest `keep`."""
+def new_run_id() -> str:
+    """A name no other run has: the start time, to the second, and 32 random bits."""
+    return f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(4)}"
 
-    def __init__(self, directory: str | os.PathLike[str], keep: int = 5) -> None:
+
+class CheckpointStore:
+    """The checkpoints of one directory: `ckpt-<run>-<iteration>.npz`, one run's files each.
+
+    A store writes the files of its `run` (a new one unless given) and keeps that run's newest
+    `keep`; it never deletes or replaces a file of another run. Listing (`paths`, `infos`,
+    `latest`) covers every run's files, and the files of older versions
+    (`ckpt-<iteration>.npz`, owned by no run).
+    """
+
+    def __init__(self, directory: str | os.PathLike[str], keep: int = 5,
+                 run: str | None = None) -> None:
         if keep < 1:
             raise ValueError("keep must be at least 1")
+        if run is not None and not _RUN.fullmatch(run):
+            raise ValueError(f"not a run id: {run!r}")
         self.directory = Path(directory)
         self.keep = keep
+        self.run = run or new_run_id()  # the run whose files this store writes and prunes
+
+    def open_for_writing(self) -> None:
+        """Create the directory, prove a file can be written there, and remove the temporary
+        files that a killed save left behind. Raises CheckpointError with one line."""
+        d = self.directory
+        try:
+            d.mkdir(parents=True, exist_ok=True)
+            fd, probe = tempfile.mkstemp(prefix=".write-test-", suffix=_TMP_SUFFIX, dir=d)
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as exc:
+            raise CheckpointError(
+                describe_os_error(d, exc, "cannot write checkpoints here")) from None
+        remove_stale_temporaries(d)
 
     def path_for(self, iteration: int) -> Path:
-        return self.directory / f"ckpt-{iteration:09d}{SUFFIX}"
+        return self.directory / f"ckpt-{self.run}-{iteration:09d}{SUFFIX}"
 
     def save(self, trainer: Trainer) -> Path:
         path = save_checkpoint(trainer, self.path_for(trainer.n))
         self._prune(keep_path=path)  # only once the new file is safely in place
         return path
 
-    def paths(self) -> list[Path]:
-        """Checkpoint files, oldest first by write time (then iteration): a re-initialised or
-        resumed model saves lower iterations after higher ones, and those are the newer."""
+    def paths(self, run: str | None = None) -> list[Path]:
+        """Checkpoint files (of one run, if given), oldest first by write time (then
+        iteration): a re-initialised or resumed model saves lower iterations after higher ones,
+        and those are the newer."""
         try:
-            found = [p for p in self.directory.iterdir() if _NAME.match(p.name) and p.is_file()]
+            entries = list(self.directory.iterdir())
         except OSError:
             return []
-        return sorted(found, key=lambda p: (_mtime(p), int(_NAME.match(p.name).group(1))))
+        found = []
+        for p in entries:
+            match = _NAME.match(p.name)
+            if match and (run is None or match.group("run") == run) and p.is_file():
+                found.append((_mtime(p), int(match.group("iteration")), p))
+        return [p for _, _, p in sorted(found)]
 
     def infos(self) -> list[CheckpointInfo]:
         """Readable checkpoints, newest first; damaged files are skipped."""
@@ -365,12 +504,49 @@ class CheckpointStore:
         return max(infos, key=lambda i: (i.saved_at, i.iteration)).path if infos else None
 
     def _prune(self, keep_path: Path) -> None:
-        paths = [p for p in self.paths() if p != keep_path]
+        paths = [p for p in self.paths(self.run) if p != keep_path]
         for old in paths[:max(0, len(paths) - (self.keep - 1))]:
             try:
                 old.unlink()
             except OSError:
                 pass
+
+
+def remove_stale_temporaries(directory: Path) -> list[Path]:
+    """Delete the temporary files of saves that never finished (a kill -9 mid-write).
+
+    A save holds an exclusive lock on its temporary file until it is renamed into place, so a
+    file of our naming that can be locked belongs to no live save. Returns what was removed.
+    """
+    removed = []
+    try:
+        entries = [p for p in directory.iterdir() if _TMP.match(p.name)]
+    except OSError:
+        return removed
+    for p in entries:
+        try:
+            if _is_abandoned(p):
+                p.unlink()
+                removed.append(p)
+        except OSError:
+            continue
+    return removed
+
+
+def _is_abandoned(p: Path) -> bool:
+    if fcntl is None:  # no advisory locks: go by age
+        return time.time() - p.stat().st_mtime > _STALE_SECONDS
+    fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return False  # a live save holds it
+        return True
+    finally:
+        os.close(fd)
 
 
 def _mtime(p: Path) -> float:

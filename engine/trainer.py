@@ -227,8 +227,7 @@ class Trainer:
 
     def loss_ceiling(self) -> float:
         """Window losses above this are divergence (uniform guessing scores T ln V)."""
-        V = max(self.corpus.vocab_size, 2)
-        return DIVERGENCE_FACTOR * self.config.seq_length * math.log(V)
+        return loss_ceiling(self.corpus.vocab_size, self.config.seq_length)
 
     def keep_rollback(self) -> None:
         """Remember the current parameters, memories and hidden state as the last good ones."""
@@ -322,6 +321,11 @@ def check_fits(corpus: Corpus, config: Config) -> None:
             raise CorpusError(f"{corpus.name}: a validation fraction of {config.val_fraction:g} "
                               f"leaves {len(corpus) - held} training and {held} validation "
                               f"characters; each needs at least {need}")
+
+
+def loss_ceiling(vocab_size: int, seq_length: int) -> float:
+    """The divergence bar: DIVERGENCE_FACTOR times uniform guessing's window loss, T ln V."""
+    return DIVERGENCE_FACTOR * seq_length * math.log(max(vocab_size, 2))
 
 
 def _norm(v: np.ndarray) -> float:
