@@ -9,6 +9,7 @@ from dataclasses import dataclass, fields, replace
 MAX_HIDDEN = 4096  # Whh alone is 128 MiB at this size; beyond it a laptop swaps
 MAX_SEQ_LENGTH = 100_000
 MAX_LEARNING_RATE = 1e4
+MIN_TEMPERATURE = 1e-3  # below it sampling is argmax in all but rounding (use greedy instead)
 MAX_TEMPERATURE = 100.0
 MAX_SAMPLE_LENGTH = 1_000_000
 MAX_SEED = 2**32 - 1  # np.random.seed accepts 0 .. 2**32-1
@@ -51,7 +52,7 @@ class Config:
             _int_in("seed", self.seed, 0, MAX_SEED)
         _int_in("sample every", self.sample_every, 0, 10**12)
         _int_in("sample length", self.sample_length, 1, MAX_SAMPLE_LENGTH)
-        _float_in("temperature", self.temperature, 0.0, MAX_TEMPERATURE, open_low=True)
+        _float_in("temperature", self.temperature, MIN_TEMPERATURE, MAX_TEMPERATURE)
         _float_in("val fraction", self.val_fraction, 0.0, 0.5)
         _int_in("eval every", self.eval_every, 1, 10**12)
 

@@ -39,6 +39,8 @@ INVALID = [
     ("temperature", 0.0),
     ("temperature", -1.0),
     ("temperature", math.nan),
+    ("temperature", 5e-324),  # subnormal: the logits divided by it overflow
+    ("temperature", 1e-4),
     ("sample_length", 0),
     ("seed", -1),
     ("seed", 99_999_999_999),
