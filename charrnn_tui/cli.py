@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import signal
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -27,16 +27,27 @@ from engine import (
     load_corpus,
     run,
 )
-from engine.checkpoint import CheckpointError, CheckpointStore, load_checkpoint, load_model
+from engine.checkpoint import (
+    CheckpointError,
+    CheckpointStore,
+    load_checkpoint,
+    load_model,
+    new_run_id,
+)
+from engine.config import MAX_SAMPLE_LENGTH
+from engine.files import describe_os_error
 from engine.runlog import MetricsLog
 
 from . import __version__
+from .exit_status import Exit
+from .output import PROG, Output, say
 from .paths import Paths, user_paths
 from .session import RunRecorder
-from .settings import Settings, load_settings
+from .settings import LIMITS, Settings, load_settings
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_DIVERGED = 0, 1, 2, 3
-PROG = "charrnn-tui"
+# the signals that end a run the way q does: at a step boundary, with a final save
+ENDING_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
+                       if hasattr(signal, name))
 
 
 def default_corpus_path() -> Path:
@@ -47,7 +58,7 @@ def default_corpus_path() -> Path:
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, not the usage block
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+        self.exit(Exit.USAGE, f"{self.prog}: error: {message} (see --help)\n")
 
 
 def _int(text: str) -> int:
@@ -74,10 +85,13 @@ def _count(text: str) -> int:
     return value
 
 
-# settings a resumed run may change; None in the parsed args means "not given"
-_LIVE = {"seq_length": "seq_length", "lr": "learning_rate", "sample_every": "sample_every",
-         "sample_length": "sample_length", "temperature": "temperature",
-         "val_fraction": "val_fraction", "eval_every": "eval_every"}
+# option dest -> Config field, for every hyperparameter a flag sets; a resumed run may change
+# all but those the checkpoint fixes (FIXED_BY_CHECKPOINT)
+FLAG_FIELDS = {"hidden": "hidden_size", "seq_length": "seq_length", "lr": "learning_rate",
+               "sample_every": "sample_every", "sample_length": "sample_length",
+               "temperature": "temperature", "val_fraction": "val_fraction",
+               "eval_every": "eval_every", "seed": "seed"}
+FIXED_BY_CHECKPOINT = {"hidden": "--hidden", "seed": "--seed"}
 
 
 class UsageError(Exception):
@@ -91,8 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train a character-level vanilla RNN (min-char-rnn) and watch it learn, "
                     "live in the terminal, or headless with the original script's output.",
         epilog=f"Also: '{PROG} sample CHECKPOINT [--length N] [--temperature T] [--prime TEXT]' "
-               "prints a sample from a saved model. Exit status: 0 done or interrupted, "
-               "1 runtime error, 2 bad input, 3 diverged.",
+               "prints a sample from a saved model. Ctrl+C, SIGTERM and SIGHUP end a run at "
+               f"the next step and save it. {Exit.describe()}",
     )
     p.add_argument("corpus", nargs="?", metavar="CORPUS",
                    help="UTF-8 text file to train on (default: the bundled verse corpus)")
@@ -137,7 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
     files.add_argument("--save-every", type=_count, default=None, metavar="N",
                        help="autosave every N iterations, 0 = only at the end (default 1000)")
     files.add_argument("--keep", type=_int, default=None, metavar="N",
-                       help="keep the newest N checkpoints per corpus (default 5)")
+                       help="keep the newest N checkpoints of this run (default 5); other "
+                            "runs' files are never touched")
     files.add_argument("--resume", metavar="PATH|latest", default=None,
                        help="continue from a checkpoint; 'latest' = the newest for this corpus")
     files.add_argument("--no-save", action="store_true",
@@ -165,18 +180,9 @@ def build_sample_parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
-    d = Config()
-    return Config(
-        hidden_size=d.hidden_size if args.hidden is None else args.hidden,
-        seq_length=d.seq_length if args.seq_length is None else args.seq_length,
-        learning_rate=d.learning_rate if args.lr is None else args.lr,
-        seed=args.seed, exact=args.exact,
-        sample_every=d.sample_every if args.sample_every is None else args.sample_every,
-        sample_length=d.sample_length if args.sample_length is None else args.sample_length,
-        temperature=d.temperature if args.temperature is None else args.temperature,
-        greedy=args.greedy,
-        val_fraction=d.val_fraction if args.val_fraction is None else args.val_fraction,
-        eval_every=d.eval_every if args.eval_every is None else args.eval_every)
+    given = {field: getattr(args, dest) for dest, field in FLAG_FIELDS.items()
+             if getattr(args, dest) is not None}
+    return Config(**given, exact=args.exact, greedy=args.greedy)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -184,31 +190,98 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["sample"]:
         return sample_main(argv[1:])
     args = build_parser().parse_args(argv)
-    warn = _stderr_line
     try:
+        check_paths_given(args)
         paths = user_paths(args.checkpoint_dir)
         if args.paths:
             return print_paths(paths)
+        if args.headless and sys.stdout is None:
+            raise UsageError("standard output is closed; nothing could be printed")
         settings, warning = load_settings(paths.settings)
         if warning:
-            warn(warning)
-        corpus = load_corpus(args.corpus) if args.corpus else load_corpus(default_corpus_path())
+            say(f"{PROG}: {warning}")
+        corpus = load_corpus(default_corpus_path() if args.corpus is None else args.corpus)
         trainer = make_trainer(args, corpus, paths, settings)
-        recorder = make_recorder(args, trainer, paths, settings, warn)
+        recorder = make_recorder(args, trainer, paths, settings)
+        terminal = None if args.headless else app_terminal()
     except (ConfigError, CorpusError, CheckpointError, UsageError) as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        say(f"{PROG}: error: {exc}")
+        return Exit.USAGE
     except MemoryError:
-        print(f"{PROG}: error: not enough memory for this corpus and model size", file=sys.stderr)
-        return EXIT_USAGE
+        say(f"{PROG}: error: not enough memory for this corpus and model size")
+        return Exit.USAGE
     if args.headless:
         return headless(trainer, args.iters, args.print_every, recorder,
                         announce_seed=args.seed is None and args.resume is None)
     from .app import run_app
 
-    return run_app(trainer, iters=args.iters, recorder=recorder, store=recorder.store or
-                   CheckpointStore(paths.checkpoint_dir_for(corpus.name, corpus.fingerprint)),
-                   recorder_factory=lambda tr: make_recorder(args, tr, paths, settings, warn))
+    def recorder_for(new: Trainer) -> RunRecorder | None:
+        try:
+            return make_recorder(args, new, paths, settings)
+        except (CheckpointError, UsageError) as exc:  # the old run's files are all saved
+            say(f"{PROG}: the new model is not saved: {exc}")
+            return None
+
+    with terminal:
+        code = run_app(trainer, iters=args.iters, recorder=recorder, recorder_factory=recorder_for,
+                       store=recorder.store or CheckpointStore(
+                           paths.checkpoint_dir_for(corpus.name, corpus.fingerprint)))
+    return report_final_save(recorder, code)
+
+
+def check_paths_given(args: argparse.Namespace) -> None:
+    """An empty string is never a path (Path("") would quietly mean the working directory)."""
+    for flag, value in (("CORPUS", args.corpus), ("--resume", args.resume),
+                        ("--checkpoint-dir", args.checkpoint_dir), ("--log", args.log)):
+        if value is not None and not value.strip():
+            raise UsageError(f"{flag} is an empty string; give a path"
+                             + (" or 'latest'" if flag == "--resume" else ""))
+
+
+class app_terminal:
+    """Where the app can draw. Textual draws on stderr; when only stdout is a terminal
+    (`2>err.log`), stderr points at the terminal while the app runs and is given back after,
+    so what the run reports at the end still reaches the file."""
+
+    def __init__(self) -> None:
+        out, err = _isatty(sys.__stdout__), _isatty(sys.__stderr__)
+        if not out and not err:
+            raise UsageError("the app needs a terminal, and neither stdout nor stderr is one "
+                             "(use --headless to train without the UI)")
+        self.swap = out and not err
+        self.saved_fd: int | None = None
+
+    def __enter__(self) -> app_terminal:
+        if self.swap:
+            say(f"{PROG}: stderr is not a terminal: drawing the app on stdout's terminal")
+            sys.__stderr__.flush()
+            self.saved_fd = os.dup(2)
+            os.dup2(1, 2)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.saved_fd is not None:
+            os.dup2(self.saved_fd, 2)
+            os.close(self.saved_fd)
+
+
+def _isatty(stream) -> bool:
+    try:
+        return stream is not None and stream.isatty()
+    except (OSError, ValueError):
+        return False
+
+
+def report_final_save(recorder: RunRecorder | None, code: int) -> int:
+    """After a run: where the final checkpoint went, or why it failed (exit status 1)."""
+    if recorder is None or recorder.store is None:
+        return code
+    if recorder.final_error is not None:
+        say(f"{PROG}: error: the final checkpoint was not saved: {recorder.final_error}")
+        return Exit.ERROR if code == Exit.OK else code
+    if recorder.final_path is not None:
+        say(f"# saved iteration {recorder.final_iteration} to {recorder.final_path}")
+    return code
 
 
 def make_trainer(args: argparse.Namespace, corpus: Corpus, paths: Paths,
@@ -224,58 +297,69 @@ def make_trainer(args: argparse.Namespace, corpus: Corpus, paths: Paths,
     else:
         path = Path(args.resume)
     trainer = load_checkpoint(path, corpus)
-    for flag, given, saved in (("--hidden", args.hidden, trainer.config.hidden_size),
-                               ("--seed", args.seed, trainer.config.seed)):
+    for dest, flag in FIXED_BY_CHECKPOINT.items():
+        given, saved = getattr(args, dest), getattr(trainer.config, FLAG_FIELDS[dest])
         if given is not None and given != saved:
             raise UsageError(f"{flag} {given} differs from the checkpoint's ({saved}); "
                              f"it is fixed by {path}")
-    changes = {field: getattr(args, arg) for arg, field in _LIVE.items()
-               if getattr(args, arg) is not None}
+    changes = {field: getattr(args, dest) for dest, field in FLAG_FIELDS.items()
+               if dest not in FIXED_BY_CHECKPOINT and getattr(args, dest) is not None}
     if args.exact:
         changes["exact"] = True
     if args.greedy:
         changes["greedy"] = True
     if changes:
         trainer.set_config(trainer.config.with_changes(**changes))
-    print(f"# resumed {path} at iteration {trainer.n}", file=sys.stderr)
+    say(f"# resumed {path} at iteration {trainer.n}")
     return trainer
 
 
-def make_recorder(args: argparse.Namespace, trainer: Trainer, paths: Paths, settings: Settings,
-                  warn) -> RunRecorder:
+def make_recorder(args: argparse.Namespace, trainer: Trainer, paths: Paths,
+                  settings: Settings) -> RunRecorder:
+    """The run's files: a checkpoint store of its own (checked writable now) and its log."""
     keep = settings.keep_checkpoints if args.keep is None else args.keep
-    if not 1 <= keep <= 10_000:
-        raise UsageError(f"--keep must be between 1 and 10000, got {keep}")
+    low, high = LIMITS["keep_checkpoints"]
+    if not low <= keep <= high:
+        raise UsageError(f"--keep must be between {low} and {high}, got {keep}")
     save_every = settings.save_every if args.save_every is None else args.save_every
     corpus = trainer.corpus
-    store = None if args.no_save else CheckpointStore(
-        paths.checkpoint_dir_for(corpus.name, corpus.fingerprint), keep=keep)
-    log_path = Path(args.log) if args.log else paths.logs / (
-        f"{time.strftime('%Y%m%d-%H%M%S')}-{corpus.name}.jsonl")
+    run = new_run_id()
+    store = None
+    if not args.no_save:
+        store = CheckpointStore(paths.checkpoint_dir_for(corpus.name, corpus.fingerprint),
+                                keep=keep, run=run)
+        store.open_for_writing()
+    log_path = Path(args.log) if args.log else paths.logs / f"{run}-{corpus.name}.jsonl"
     try:
         log = MetricsLog(log_path)
     except OSError as exc:
         if args.log:
-            raise UsageError(f"{log_path}: cannot write the run log ({exc.strerror or exc})") \
+            raise UsageError(describe_os_error(log_path, exc, "cannot write the run log")) \
                 from None
-        warn(f"run log disabled: cannot write {log_path} ({exc.strerror or exc})")
+        say(f"{PROG}: run log disabled: {describe_os_error(log_path, exc, 'cannot write')}")
         log = None
-    return RunRecorder(store, save_every, log, settings.log_every, report=warn)
+    return RunRecorder(store, save_every, log, settings.log_every,
+                       report=lambda message: say(f"{PROG}: {message}"))
 
 
 def print_paths(paths: Paths) -> int:
     for label, path in (("data", paths.data), ("checkpoints", paths.checkpoints),
                         ("settings", paths.settings), ("logs", paths.logs)):
         print(f"{label:12s} {path}")
-    return EXIT_OK
+    return Exit.OK
 
 
 def sample_main(argv: list[str]) -> int:
     args = build_sample_parser().parse_args(argv)
     try:
+        if sys.stdout is None:
+            raise UsageError("standard output is closed; nothing could be printed")
+        if not args.checkpoint.strip():
+            raise UsageError("CHECKPOINT is an empty string; give a path")
+        if not 1 <= args.length <= MAX_SAMPLE_LENGTH:
+            raise UsageError(f"--length must be between 1 and {MAX_SAMPLE_LENGTH}, "
+                             f"got {args.length}")
         saved = load_model(args.checkpoint)
-        if not 1 <= args.length <= 1_000_000:
-            raise UsageError(f"--length must be between 1 and 1000000, got {args.length}")
         if args.temperature is not None:
             saved.config.with_changes(temperature=args.temperature)  # validates
         if args.seed is not None:
@@ -284,26 +368,29 @@ def sample_main(argv: list[str]) -> int:
         text = saved.sample(args.length, prime=args.prime, temperature=args.temperature,
                             greedy=args.greedy or None, rng=rng)
     except (CheckpointError, ConfigError, CorpusError, UsageError) as exc:
-        print(f"{PROG} sample: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    try:
-        sys.stdout.write((args.prime or "") + text + "\n")
-        sys.stdout.flush()
-    except BrokenPipeError:
-        sys.stderr.close()
-    return EXIT_OK
+        say(f"{PROG} sample: error: {exc}")
+        return Exit.USAGE
+    out = Output(sys.stdout)
+    out.write((args.prime or "") + text + "\n")
+    out.flush()
+    if out.error is not None:
+        say(f"{PROG} sample: error: {out.error}")
+        return Exit.ERROR
+    return Exit.OK
 
 
 def headless(trainer: Trainer, iters: int | None, print_every: int,
              recorder: RunRecorder | None = None, announce_seed: bool = False) -> int:
     """Print what the original script prints: samples between ---- lines, then iter lines.
 
-    Ctrl+C stops at the next step boundary (so the final checkpoint is consistent); a second
-    Ctrl+C interrupts at once.
+    Every way the run can end saves the final checkpoint: the iteration budget, Ctrl+C,
+    SIGTERM and SIGHUP (each stops at the next step boundary, so the checkpoint is
+    consistent), and standard output failing (a closed pipe ends the run quietly; a full disk
+    is an error). A second Ctrl+C interrupts at once.
     """
-    out = sys.stdout
-    write = out.write
     control = Control()
+    out = Output(sys.stdout, on_failure=control.stop)
+    write = out.write
 
     def on_step(r) -> None:
         if r.sample is not None:
@@ -317,32 +404,31 @@ def headless(trainer: Trainer, iters: int | None, print_every: int,
 
     def on_diverged(_trainer, exc) -> None:
         out.flush()
-        print(f"{PROG}: diverged: {exc}", file=sys.stderr)
+        say(f"{PROG}: diverged: {exc}")
 
-    def on_sigint(_signum, _frame) -> None:
-        if control.stopped:
+    def on_signal(signum, _frame) -> None:
+        if control.stopped and signum == signal.SIGINT:
             raise KeyboardInterrupt
         control.stop()
 
     if announce_seed:  # an unseeded run can still be repeated
-        print(f"# seed {trainer.config.seed}", file=sys.stderr)
-    previous = signal.signal(signal.SIGINT, on_sigint)
+        say(f"# seed {trainer.config.seed}")
+    previous = {sig: signal.signal(sig, on_signal) for sig in ENDING_SIGNALS}
+    outcome = Outcome.STOPPED
     try:
         outcome = run(trainer, control, iters=iters, on_step=on_step, on_diverged=on_diverged)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for sig in ENDING_SIGNALS:  # from here on, a signal must not cut the final save short
+            signal.signal(sig, signal.SIG_IGN)
         out.flush()
         if recorder is not None:
-            saved = recorder.finish(trainer)
-            if saved is not None:
-                print(f"# saved iteration {trainer.n} to {saved}", file=sys.stderr)
-    except KeyboardInterrupt:
-        return EXIT_OK
-    except BrokenPipeError:  # e.g. piped into `head`
-        sys.stderr.close()
-        return EXIT_OK
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    return EXIT_DIVERGED if outcome is Outcome.DIVERGED else EXIT_OK
-
-
-def _stderr_line(message: str) -> None:
-    print(f"{PROG}: {message}", file=sys.stderr)
+            recorder.finish(trainer)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    code = Exit.DIVERGED if outcome is Outcome.DIVERGED else Exit.OK
+    if out.error is not None:
+        say(f"{PROG}: error: {out.error}; stopped at iteration {trainer.n}")
+        code = Exit.ERROR
+    return report_final_save(recorder, code)

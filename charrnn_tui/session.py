@@ -2,7 +2,8 @@
 
 `RunRecorder` is driven from the training loop's `on_step` in both the headless CLI and the
 app, so checkpointing and logging behave the same in both. It runs in the training thread,
-between steps, and never raises: a failed save is reported and training goes on.
+between steps, and never raises: a failed save is reported (once, until a save succeeds
+again) and training goes on; the final save's outcome is kept for the exit status.
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ class RunRecorder:
         self.on_saved = on_saved
         self.last_saved: Path | None = None
         self.last_error: str | None = None
+        self.finished = False
+        self.final_path: Path | None = None  # where the final checkpoint is (once finished)
+        self.final_iteration: int | None = None
+        self.final_error: str | None = None  # why the final save failed
 
     def after_step(self, trainer: Trainer) -> None:
         n = trainer.n
@@ -36,16 +41,19 @@ class RunRecorder:
         if self.store is not None and self.save_every and n % self.save_every == 0:
             self.save(trainer)
 
-    def save(self, trainer: Trainer) -> Path | None:
-        """Save now; on failure report it, keep the old checkpoints and return None."""
+    def save(self, trainer: Trainer, quiet: bool = False) -> Path | None:
+        """Save now; on failure keep the old checkpoints and return None. A failure is
+        reported unless the save before failed for the same reason (or `quiet`): a folder
+        that became unwritable is said once, not at every autosave."""
         if self.store is None:
             self.report("saving is off (--no-save)")
             return None
         try:
             path = self.store.save(trainer)
         except CheckpointError as exc:
+            if not quiet and _reason(str(exc)) != _reason(self.last_error):
+                self.report(f"checkpoint not saved: {exc}")
             self.last_error = str(exc)
-            self.report(f"checkpoint not saved: {exc}")
             return None
         self.last_saved, self.last_error = path, None
         if self.on_saved is not None:
@@ -54,15 +62,23 @@ class RunRecorder:
 
     def finish(self, trainer: Trainer, save: bool = True) -> Path | None:
         """At the end of a run: a final record and (unless saving is off) a final checkpoint,
-        whose path is returned."""
+        whose path is returned. Only the first call does anything; the outcome stays in
+        `final_path` / `final_error` for whoever reports the end of the run."""
+        if self.finished:
+            return self.final_path
+        self.finished = True
         if self.log is not None:
             self._log(trainer)
             self.log.close()
             self.log = None
         if save and self.store is not None and trainer.n > 0 and (
                 self.last_saved is None or self.last_saved != self.store.path_for(trainer.n)):
-            return self.save(trainer)
-        return self.last_saved
+            # the caller reports a failed final save (it decides the exit status)
+            if self.save(trainer, quiet=True) is None:
+                self.final_error = self.last_error
+        self.final_path = self.last_saved
+        self.final_iteration = trainer.n if self.final_path is not None else None
+        return self.final_path
 
     def _log(self, trainer: Trainer) -> None:
         try:
@@ -70,3 +86,8 @@ class RunRecorder:
         except (OSError, ValueError) as exc:
             self.report(f"run log disabled: {exc}")
             self.log = None
+
+
+def _reason(message: str | None) -> str | None:
+    """A save error without the file name it starts with (each iteration names its own)."""
+    return None if message is None else message.partition(": ")[2]

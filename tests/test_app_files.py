@@ -34,9 +34,9 @@ async def test_ctrl_s_saves_now_and_the_status_line_says_where(tmp_path):
         await paused_at(app, 12)
         await pilot.press("ctrl+s")
         await until(lambda: store.paths())
-        assert [p.name for p in store.paths()] == ["ckpt-000000012.npz"]
+        assert store.paths() == [store.path_for(12)]
         await until(lambda: "saved 12" in app.status.plain)
-        assert "ckpt-000000012.npz" in app.status.plain
+        assert store.path_for(12).name in app.status.plain
         resumed = load_checkpoint(store.paths()[0], app.trainer.corpus)
         assert np.array_equal(resumed.model.params.flat, app.trainer.model.params.flat)
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import os
-import pathlib
 import queue
 import re
 import shlex
@@ -158,13 +157,31 @@ def test_unreadable_file_is_rejected(corpus: Path, tmp_path: Path) -> None:
     assert_usage_error(proc, "permission denied")
 
 
+@pytest.mark.parametrize("args, flag", [
+    (["", "--headless"], "CORPUS"),
+    (["--headless", "--resume", ""], "--resume"),
+    (["--headless", "--checkpoint-dir", " "], "--checkpoint-dir"),
+    (["--headless", "--log", ""], "--log"),
+    (["sample", ""], "CHECKPOINT"),
+], ids=["corpus", "resume", "checkpoint-dir", "log", "sample"])
+def test_an_empty_path_is_named_not_taken_for_the_working_directory(tmp_path: Path, args,
+                                                                     flag) -> None:
+    line = assert_usage_error(run_cli(*args, "--iters", "1", cwd=tmp_path)
+                              if args[0] != "sample" else run_cli(*args, cwd=tmp_path), flag)
+    assert "empty" in line and "directory" not in line
+
+
 def test_unreadable_file_is_rejected_in_process(corpus: Path, monkeypatch: pytest.MonkeyPatch,
                                                capsys: pytest.CaptureFixture[str]) -> None:
-    # works as root too: the read itself is made to fail as it would for another user
-    def denied(self: pathlib.Path) -> bytes:
-        raise PermissionError(13, "Permission denied", str(self))
+    # works as root too: opening the corpus is made to fail as it would for another user
+    real_open = os.open
 
-    monkeypatch.setattr(pathlib.Path, "read_bytes", denied)
+    def denied(path, flags, *args, **kwargs):
+        if os.fspath(path) == str(corpus):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", denied)
     code = cli.main([str(corpus), "--headless", "--iters", "1"])
     out, err = capsys.readouterr()
     assert code == EXIT_USAGE
@@ -192,6 +209,7 @@ def test_unreadable_file_is_rejected_in_process(corpus: Path, monkeypatch: pytes
     (["--seq-length", "1000000000"], ("--seq-length", "seq length")),
     (["--temperature", "0"], ("--temperature", "temperature")),
     (["--temperature", "-1"], ("--temperature", "temperature")),
+    (["--temperature", "5e-324"], ("--temperature", "temperature", "0.001")),
     (["--sample-length", "0"], ("--sample-length", "sample length")),
     (["--iters", "-1"], ("--iters",)),
     (["--seed", "-1"], ("--seed", "seed")),
@@ -221,7 +239,8 @@ def test_headless_output_matches_the_original_layout(corpus: Path, tmp_path: Pat
                    "--sample-every", "100", "--sample-length", "50", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     # seeded: no '# seed' line; only where the final checkpoint went
-    assert re.fullmatch(r"# saved iteration 250 to \S+ckpt-000000250\.npz\n", proc.stderr)
+    saved = r"# saved iteration 250 to \S+/ckpt-\d{8}-\d{6}-[0-9a-f]{8}-000000250\.npz\n"
+    assert re.fullmatch(saved, proc.stderr)
     layout = "".join(sample_block(50) + rf"iter {n}, loss: {LOSS}\n" for n in (0, 100, 200))
     match = re.fullmatch(layout, proc.stdout, re.S)
     assert match, proc.stdout
