@@ -34,7 +34,7 @@ from engine.checkpoint import (
     load_model,
     new_run_id,
 )
-from engine.config import MAX_SAMPLE_LENGTH
+from engine.config import MAX_SAMPLE_LENGTH, MAX_TEMPERATURE, MIN_TEMPERATURE
 from engine.files import describe_os_error
 from engine.runlog import MetricsLog
 
@@ -139,7 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
     sampling.add_argument("--sample-length", type=_int, default=None, metavar="N",
                           help=f"characters per sample (default {d.sample_length})")
     sampling.add_argument("--temperature", type=_float, default=None, metavar="T",
-                          help=f"sampling temperature, > 0 (default {d.temperature:g})")
+                          help=f"sampling temperature, {MIN_TEMPERATURE:g} to {MAX_TEMPERATURE:g} "
+                               f"(default {d.temperature:g}; --greedy for argmax)")
     sampling.add_argument("--greedy", action="store_true",
                           help="sample the most likely character (argmax) instead of drawing")
     sampling.add_argument("--print-every", type=_count, default=100, metavar="N",
