@@ -28,7 +28,7 @@ from engine import Config, ConfigError, Control, CorpusError, Outcome, Trainer, 
 from engine.checkpoint import CheckpointError, CheckpointStore, load_checkpoint
 
 from .monitor import Monitor, Snapshot, State
-from .session import RunRecorder
+from .run_files import RunRecorder
 from .widgets.adagrad_pane import AdagradPane
 from .widgets.controls_pane import FIELDS, ControlsPane
 from .widgets.gradcheck_view import GradCheckDone, GradCheckView, check_trainer

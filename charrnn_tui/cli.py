@@ -32,7 +32,7 @@ from engine.runlog import MetricsLog
 
 from . import __version__
 from .paths import Paths, user_paths
-from .session import RunRecorder
+from .run_files import RunRecorder
 from .settings import Settings, load_settings
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_DIVERGED = 0, 1, 2, 3

@@ -10,7 +10,7 @@ import numpy as np
 
 from charrnn_tui.app import CharRNNApp
 from charrnn_tui.monitor import State
-from charrnn_tui.session import RunRecorder
+from charrnn_tui.run_files import RunRecorder
 from charrnn_tui.widgets.resume_dialog import ResumeDialog
 from engine.checkpoint import CheckpointStore, load_checkpoint
 
