@@ -27,6 +27,7 @@ from textual.widgets import Footer
 from engine import Config, ConfigError, Control, CorpusError, Outcome, Trainer, check_fits, run
 from engine.checkpoint import CheckpointError, CheckpointStore, load_checkpoint
 
+from .exit_status import Exit
 from .monitor import Monitor, Snapshot, State
 from .run_files import RunRecorder
 from .widgets.adagrad_pane import AdagradPane
@@ -52,7 +53,6 @@ from .widgets.view_screen import ViewScreen
 REFRESH_HZ = 4.0
 SLOW_EVERY = 2
 SAMPLES_SECONDS = 2.0
-EXIT_OK, EXIT_ERROR, EXIT_DIVERGED = 0, 1, 3
 MIN_KEY_TEMPERATURE = 0.1  # below this, `t` halves instead of stepping by 0.1
 LR_KEYS = Binding.Group("lr", compact=True)  # one footer entry per pair of keys
 TEMPERATURE_KEYS = Binding.Group("temp", compact=True)
@@ -148,7 +148,7 @@ class CharRNNApp(App[int]):
         self._shown_version = 0
         self._frame = 0
         self._samples_drawn = 0.0
-        self._exit_code = EXIT_OK
+        self._exit_code = Exit.OK
 
     # -- layout ----------------------------------------------------------------------------
 
@@ -305,12 +305,12 @@ class CharRNNApp(App[int]):
             self.notify(snap.message, title=title, severity="error", timeout=12)
             self.samples.note(f"{snap.state.value} at iter {snap.stats.iteration}: "
                               f"{snap.message}")
-            self._exit_code = EXIT_DIVERGED if snap.state is State.DIVERGED else EXIT_ERROR
+            self._exit_code = Exit.DIVERGED if snap.state is State.DIVERGED else Exit.ERROR
         elif snap.state is State.FINISHED:
             self.samples.note(f"finished at iter {snap.stats.iteration} (s still samples, "
                               "q quits)")
-        if snap.state is not State.DIVERGED and self._exit_code == EXIT_DIVERGED:
-            self._exit_code = EXIT_OK
+        if snap.state is not State.DIVERGED and self._exit_code == Exit.DIVERGED:
+            self._exit_code = Exit.OK
 
     def _describe_start(self) -> None:
         tr = self.trainer
@@ -581,4 +581,4 @@ def run_app(trainer: Trainer, iters: int | None = None,
         app.session.control.stop()
     if result is not None:
         return result
-    return app.return_code or EXIT_OK
+    return app.return_code or Exit.OK

@@ -1,8 +1,9 @@
 """What the monitor draws: immutable snapshots of a run, built in the trainer thread.
 
-`engine.run` calls `Monitor.on_step` after every step (a few hundred nanoseconds: an EMA and a
-bounded append) and `Monitor.publish` from its `on_tick`. `publish` stores one frozen
-`Snapshot` in `Monitor.latest` and calls `notify` (the app posts itself a coalescing message);
+`engine.run` calls `Monitor.on_step` after every step (a few hundred nanoseconds: the
+original's smoothing and a bounded append) and `Monitor.publish` from its `on_tick`. `publish`
+stores one frozen `Snapshot` in `Monitor.latest` and calls `notify` (the app posts itself a
+coalescing message);
 the UI reads the newest snapshot and never sees an array the trainer is still mutating.
 Inspection views (hidden state, surprisal, step-through, the loss chart) ask for more by
 setting `Monitor.views`; only then does a snapshot carry the last window, the hidden state or
@@ -33,6 +34,7 @@ from engine import (
     TrainStats,
     WindowView,
 )
+from engine.units import smoothed
 
 TREND_SPAN = 1000  # iterations: the smoothed loss has a time constant of 1000 steps
 RATE_WINDOW = 0.5  # seconds of wall time per iterations/s measurement
@@ -126,8 +128,8 @@ class Monitor:
     # -- hooks for engine.run --------------------------------------------------------------
 
     def on_step(self, result: StepResult) -> None:
-        self._per_char = pc = (self._per_char * 0.999
-                               + result.loss / self.trainer.config.seq_length * 0.001)
+        self._per_char = pc = smoothed(self._per_char,
+                                       result.loss / self.trainer.config.seq_length)
         self._history.append(pc)
         self._times.append(self._clock() - self._t0)
         if result.sample is not None:

@@ -19,6 +19,8 @@ import numpy as np
 from textual.app import ComposeResult
 from textual.binding import Binding
 
+from engine.units import LN2, bits
+
 from ..monitor import SERIES, Snapshot
 from ..paths import user_paths
 from .loss_plot import LossPlot, Series
@@ -26,7 +28,6 @@ from .status_line import compact_count
 from .text_lines import TextLines, line
 from .view_screen import ViewScreen
 
-LN2 = math.log(2.0)
 SMOOTHING = (1, 3, 9, 27, 81)  # moving-average widths, in history points
 
 
@@ -69,9 +70,9 @@ def history_rows(snap: Snapshot) -> list[tuple[str, int, float, float]]:
     its = np.array([r[1] for r in train], dtype=float)
     ts = np.array([r[2] for r in train], dtype=float)
     val = []
-    for it, bits in snap.val_history:
+    for it, val_bits in snap.val_history:
         t = float(np.interp(it + 1, its, ts)) if its.size else math.nan
-        val.append(("val", it + 1, t, bits * LN2))
+        val.append(("val", it + 1, t, val_bits * LN2))
     return train + val
 
 
@@ -136,20 +137,20 @@ class LossChart(ViewScreen):
         x = 2 if self.wall_time else 1
         width = SMOOTHING[self.smoothing]
         series = [Series(np.array([r[x] for r in train], dtype=float),
-                         smooth(np.array([r[3] for r in train]) / LN2, width), "train")]
+                         smooth(bits(np.array([r[3] for r in train])), width), "train")]
         if val:
             series.append(Series(np.array([r[x] for r in val], dtype=float),
-                                 np.array([r[3] for r in val]) / LN2, "val"))
+                                 bits(np.array([r[3] for r in val])), "val"))
         self.plot.plot(series, self.log_y,
                        duration if self.wall_time else (lambda v: compact_count(int(v))))
         if snap.config.val_fraction:
-            last = f"{val[-1][3] / LN2:.3f}" if val else "— (first at iter 1)"
+            last = f"{bits(val[-1][3]):.3f}" if val else "— (first at iter 1)"
             val_text = line(("━ validation", "warn"), f" every {snap.config.eval_every} it, "
                             f"last {last} bits/char")
         else:
             val_text = line(("validation off: set 'val fraction' in Controls or run with "
                              "--val-fraction F", "dim"))
-        last_train = f"{train[-1][3] / LN2:.3f}" if train else "—"
+        last_train = f"{bits(train[-1][3]):.3f}" if train else "—"
         self.head.set_lines([
             line(("loss, bits/char", "bold"), " vs ",
                  ("wall time" if self.wall_time else "iterations", "bold"),
@@ -183,7 +184,7 @@ def write_csv(path: Path, rows: list[tuple[str, int, float, float]]) -> None:
         out = csv.writer(f)
         out.writerow(["series", "iteration", "wall_seconds", "nats_per_char", "bits_per_char"])
         for series, it, t, nats in rows:
-            out.writerow([series, it, repr(t), repr(nats), repr(nats / LN2)])
+            out.writerow([series, it, repr(t), repr(nats), repr(bits(nats))])
 
 
 def _safe(name: str) -> str:

@@ -15,6 +15,8 @@ from rich.segment import Segment
 from textual.app import ComposeResult
 from textual.binding import Binding
 
+from engine.units import bits
+
 from ..monitor import WINDOW, Snapshot
 from .segment_rows import SegmentRows, heat, printable
 from .text_lines import TextLines, line
@@ -96,7 +98,7 @@ class SurprisalView(ViewScreen):
             line((f"window of iter {win.iteration}", "bold"),
                  ": each target coloured by its loss −log p (green sure → red surprised; "
                  f"red = ln V = {worst:.2f} nats)"),
-            line("mean ", (f"{mean:.3f}", "bold"), " nats = ", (f"{mean / math.log(2):.3f}",
+            line("mean ", (f"{mean:.3f}", "bold"), " nats = ", (f"{bits(mean):.3f}",
                                                                 "bold"),
                  " bits/char   ", ("←/→ select a position", "dim")),
         ])
