@@ -24,7 +24,17 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from engine import Config, ConfigError, Control, CorpusError, Outcome, Trainer, check_fits, run
+from engine import (
+    Config,
+    ConfigError,
+    Control,
+    CorpusError,
+    Outcome,
+    Trainer,
+    check_fits,
+    check_trainer,
+    run,
+)
 from engine.checkpoint import CheckpointError, CheckpointStore, load_checkpoint
 
 from .exit_status import Exit
@@ -32,7 +42,7 @@ from .monitor import Monitor, Snapshot, State
 from .run_files import RunRecorder
 from .widgets.adagrad_pane import AdagradPane
 from .widgets.controls_pane import FIELDS, ControlsPane
-from .widgets.gradcheck_view import GradCheckDone, GradCheckView, check_trainer
+from .widgets.gradcheck_view import GradCheckDone, GradCheckView
 from .widgets.hidden_view import HiddenView
 from .widgets.loss_chart import LossChart
 from .widgets.loss_pane import LossPane
@@ -397,8 +407,8 @@ class CharRNNApp(App[int]):
             self.push_screen(GradCheckView())
 
         def check(trainer: Trainer) -> None:
-            source, results = check_trainer(trainer)
-            self.post_message(GradCheckDone(trainer.n, source, tuple(results)))
+            done = check_trainer(trainer)
+            self.post_message(GradCheckDone(done.iteration, done.source, done.results))
 
         self._submit(check)
 
