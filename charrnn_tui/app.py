@@ -37,22 +37,22 @@ from engine import (
 )
 from engine.checkpoint import CheckpointError, CheckpointStore, load_checkpoint
 
+from .dialogs.reinit_dialog import SAME, ReinitDialog
+from .dialogs.resume_dialog import ResumeDialog
 from .exit_status import Exit
 from .monitor import Monitor, Snapshot, State
 from .run_files import RunRecorder
+from .views.gradcheck_view import GradCheckDone, GradCheckView
+from .views.hidden_view import HiddenView
+from .views.loss_chart_view import LossChartView
+from .views.stepthrough_view import StepThroughView
+from .views.surprisal_view import SurprisalView
+from .views.view_screen import ViewScreen
 from .widgets.adagrad_pane import AdagradPane
 from .widgets.controls_pane import FIELDS, ControlsPane
-from .widgets.gradcheck_view import GradCheckDone, GradCheckView
-from .widgets.hidden_view import HiddenView
-from .widgets.loss_chart import LossChart
 from .widgets.loss_pane import LossPane
-from .widgets.reinit_dialog import SAME, ReinitDialog
-from .widgets.resume_dialog import ResumeDialog
 from .widgets.samples_pane import SamplesPane
 from .widgets.status_line import StatusLine
-from .widgets.stepthrough_view import StepThroughView
-from .widgets.surprisal_view import SurprisalView
-from .widgets.view_screen import ViewScreen
 
 # Snapshots (and frames) per second, chosen with `python -m charrnn_tui.bench`. Under the GIL
 # training loses about twice the UI thread's CPU time (handoffs included): drawing everything
@@ -378,7 +378,7 @@ class CharRNNApp(App[int]):
     def _make_view(self, name: str) -> ViewScreen:
         vocab = self.trainer.corpus.vocab
         return {"hidden": lambda: HiddenView(vocab), "surprisal": lambda: SurprisalView(vocab),
-                "stepthrough": lambda: StepThroughView(vocab), "chart": LossChart,
+                "stepthrough": lambda: StepThroughView(vocab), "chart": LossChartView,
                 "gradcheck": GradCheckView}[name]()
 
     def action_close_view(self) -> None:

@@ -18,7 +18,7 @@ from textual.widgets import Input, Static
 
 from charrnn_tui.app import CharRNNApp, SnapshotReady, run_app
 from charrnn_tui.monitor import Monitor, Sample, State
-from charrnn_tui.widgets.loss_curve import bar_rows, fit
+from charrnn_tui.widgets.loss_sparkline import bar_rows, fit
 from charrnn_tui.widgets.status_line import StatusLine
 from engine import Config, Control, LossHistory, Trainer, corpus_from_text
 

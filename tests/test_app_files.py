@@ -9,9 +9,9 @@ import threading
 import numpy as np
 
 from charrnn_tui.app import CharRNNApp
+from charrnn_tui.dialogs.resume_dialog import ResumeDialog
 from charrnn_tui.monitor import State
 from charrnn_tui.run_files import RunRecorder
-from charrnn_tui.widgets.resume_dialog import ResumeDialog
 from engine.checkpoint import CheckpointStore, load_checkpoint
 
 from .test_app import make_trainer, paused_at, shown, until

@@ -13,11 +13,11 @@ import numpy as np
 from textual.widgets import Input
 
 from charrnn_tui.monitor import SERIES, WINDOW
-from charrnn_tui.widgets.gradcheck_view import GradCheckView
-from charrnn_tui.widgets.hidden_view import HiddenView, grid_shape, saturated_share
-from charrnn_tui.widgets.loss_chart import LossChart, smooth
-from charrnn_tui.widgets.stepthrough_view import StepThroughView
-from charrnn_tui.widgets.surprisal_view import SurprisalView, tempered
+from charrnn_tui.views.gradcheck_view import GradCheckView
+from charrnn_tui.views.hidden_view import HiddenView, grid_shape, saturated_share
+from charrnn_tui.views.loss_chart_view import LossChartView, smooth
+from charrnn_tui.views.stepthrough_view import StepThroughView
+from charrnn_tui.views.surprisal_view import SurprisalView, tempered
 
 from .test_app import make_app, paused_at, until
 
@@ -126,7 +126,7 @@ async def test_loss_chart_exports_the_monitors_history():
         await paused_at(app, 80)
         await pilot.press("l")
         view = app.screen
-        assert isinstance(view, LossChart)
+        assert isinstance(view, LossChartView)
         await until(lambda: app.session.monitor.views == {SERIES}
                     and app.session.monitor.latest.history_times)
         await until(lambda: view._snap is not None and view._snap.history_times)
@@ -157,7 +157,7 @@ async def test_views_work_while_training_and_pause_only_keys_are_dimmed():
         assert app.check_action("gradient_check", ()) is None
         assert app.check_action("view", ("stepthrough",)) is None
         assert app.check_action("view", ("hidden",)) is True
-        for key, kind in (("u", SurprisalView), ("h", HiddenView), ("l", LossChart)):
+        for key, kind in (("u", SurprisalView), ("h", HiddenView), ("l", LossChartView)):
             app.simulate_key(key)
             await until(lambda kind=kind: isinstance(app.screen, kind))
         view = app.screen
@@ -165,7 +165,7 @@ async def test_views_work_while_training_and_pause_only_keys_are_dimmed():
         seen = view._snap.stats.iteration
         await until(lambda: view._snap.stats.iteration > seen + 20)  # it keeps drawing
         app.simulate_key("escape")
-        await until(lambda: not isinstance(app.screen, LossChart))
+        await until(lambda: not isinstance(app.screen, LossChartView))
         await until(lambda: app.session.monitor.views == frozenset())
         n = trainer.n
         await until(lambda: trainer.n > n + 20

@@ -14,7 +14,7 @@ from textual.containers import Vertical
 from engine.units import bits
 
 from ..monitor import Snapshot
-from .loss_curve import LossCurve
+from .loss_sparkline import LossSparkline
 from .status_line import compact_count
 from .text_lines import TextLines, line
 
@@ -48,7 +48,7 @@ class LossPane(Vertical):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.border_title = "Loss"
-        self._curve = LossCurve(id="loss-curve")
+        self._curve = LossSparkline(id="loss-curve")
         self._text = TextLines(id="loss-text")
         self._shown_points: tuple[int, int] = (-1, -1)
 

@@ -14,7 +14,7 @@ from textual.screen import Screen
 from textual.widgets import Footer
 
 from ..monitor import Snapshot
-from .status_line import StatusLine
+from ..widgets.status_line import StatusLine
 
 
 class ViewScreen(Screen):

@@ -18,7 +18,7 @@ from textual.message import Message
 from engine.gradcheck import ENTRIES, GradCheckResult
 
 from ..monitor import Snapshot
-from .text_lines import TextLines, line
+from ..widgets.text_lines import TextLines, line
 from .view_screen import ViewScreen
 
 TOLERANCE = 1e-6

@@ -13,8 +13,8 @@ from textual.app import ComposeResult
 from engine import PARAM_NAMES
 
 from ..monitor import WINDOW, Snapshot
-from .segment_rows import printable
-from .text_lines import TextLines, line
+from ..widgets.segment_rows import printable
+from ..widgets.text_lines import TextLines, line
 from .view_screen import ViewScreen
 
 ROW = "{:>3}  {:^5}  {:^6}  {:>9}  {:>6}   {}"

@@ -18,8 +18,8 @@ from textual.binding import Binding
 from engine.units import bits
 
 from ..monitor import WINDOW, Snapshot
-from .segment_rows import SegmentRows, heat, printable
-from .text_lines import TextLines, line
+from ..widgets.segment_rows import SegmentRows, heat, printable
+from ..widgets.text_lines import TextLines, line
 from .view_screen import ViewScreen
 
 TOP_K = 8

@@ -4,7 +4,7 @@ x is iterations or wall time (`x`), y is bits per character, linear or log (`L`)
 change a centred moving average over the history points; `e` writes the history to a CSV
 file in the log directory (or the working directory if that cannot be made).
 
-The chart is drawn here (`loss_plot.py`), not with plotext: the runtime dependencies are
+The chart is drawn here (`widgets/loss_plot.py`), not with plotext: the runtime dependencies are
 numpy, textual, rich and platformdirs only, and for a 500-point series at 100x30 plotext 5.3's
 `build()` alone took ~14 ms of CPU per frame against ~0.7 ms for `chart_rows` (measured).
 """
@@ -23,9 +23,9 @@ from engine.units import LN2, bits
 
 from ..monitor import SERIES, Snapshot
 from ..paths import user_paths
-from .loss_plot import LossPlot, Series
-from .status_line import compact_count
-from .text_lines import TextLines, line
+from ..widgets.loss_plot import LossPlot, Series
+from ..widgets.status_line import compact_count
+from ..widgets.text_lines import TextLines, line
 from .view_screen import ViewScreen
 
 SMOOTHING = (1, 3, 9, 27, 81)  # moving-average widths, in history points
@@ -76,7 +76,7 @@ def history_rows(snap: Snapshot) -> list[tuple[str, int, float, float]]:
     return train + val
 
 
-class LossChart(ViewScreen):
+class LossChartView(ViewScreen):
     """The chart, a line of settings and a hint; the keys change how the history is drawn."""
 
     NAME = "chart"
@@ -191,4 +191,4 @@ def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "._-" else "_" for c in name)[:60] or "corpus"
 
 
-__all__ = ["LossChart", "history_rows", "smooth", "write_csv"]
+__all__ = ["LossChartView", "history_rows", "smooth", "write_csv"]

@@ -17,8 +17,8 @@ from rich.segment import Segment
 from textual.app import ComposeResult
 
 from ..monitor import WINDOW, Snapshot, State
-from .segment_rows import SegmentRows, cells, printable
-from .text_lines import TextLines, line
+from ..widgets.segment_rows import SegmentRows, cells, printable
+from ..widgets.text_lines import TextLines, line
 from .view_screen import ViewScreen
 
 SATURATED = 0.99
