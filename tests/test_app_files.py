@@ -35,8 +35,8 @@ async def test_ctrl_s_saves_now_and_the_status_line_says_where(tmp_path):
         await pilot.press("ctrl+s")
         await until(lambda: store.paths())
         assert [p.name for p in store.paths()] == ["ckpt-000000012.npz"]
-        await until(lambda: "saved 12" in app.status.plain)
-        assert "ckpt-000000012.npz" in app.status.plain
+        await until(lambda: "saved 12" in app.main_screen.status.plain)
+        assert "ckpt-000000012.npz" in app.main_screen.status.plain
         resumed = load_checkpoint(store.paths()[0], app.trainer.corpus)
         assert np.array_equal(resumed.model.params.flat, app.trainer.model.params.flat)
 
@@ -123,7 +123,7 @@ async def test_a_thousand_random_key_presses_leave_one_consistent_trainer(tmp_pa
         app.screen.set_focus(None)
         for _ in range(40):  # late keys may still swap the model: judge the current one
             if app.config.learning_rate > 1:  # the storm may have doubled it into divergence
-                app._apply("learning_rate", 0.1)
+                app.main_screen.apply_setting("learning_rate", 0.1)
             app.session.control.resume()
             trainer, start = app.trainer, app.trainer.n
             await asyncio.sleep(0.25)

@@ -39,7 +39,7 @@ def test_main_screen_after_400_steps(snap_compare):
     async def run_before(pilot) -> None:
         await paused_at(app, 400)
         await pilot.press("s")  # one sample from its own stream: the same every time
-        await until(lambda: app.samples.last_serial == 1)
+        await until(lambda: app.main_screen.samples.last_serial == 1)
 
     assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
 

@@ -108,7 +108,7 @@ async def test_val_fraction_edit_applies_and_a_bad_value_is_rejected():
     app = make_app(paused=True)
     async with app.run_test(size=(120, 40)) as pilot:
         await paused_at(app, 3)
-        assert "val off" in app.loss._text.plain  # the hint on how to turn it on
+        assert "val off" in app.main_screen.loss.plain  # the hint on how to turn it on
         box = app.query_one("#ctl-val_fraction", Input)
         for text in ("0.2", "0.9"):
             box.focus()
@@ -129,8 +129,8 @@ async def test_loss_chart_exports_the_monitors_history():
         assert isinstance(view, LossChartView)
         await until(lambda: app.session.monitor.views == {SERIES}
                     and app.session.monitor.latest.history_times)
-        await until(lambda: view._snap is not None and view._snap.history_times)
-        snap = view._snap
+        await until(lambda: view.snapshot is not None and view.snapshot.history_times)
+        snap = view.snapshot
         await pilot.press("L", "x", "right_square_bracket", "e")
         assert view.log_y and view.wall_time and view.smoothing == 1
         path = view.exported
@@ -161,12 +161,13 @@ async def test_views_work_while_training_and_pause_only_keys_are_dimmed():
             app.simulate_key(key)
             await until(lambda kind=kind: isinstance(app.screen, kind))
         view = app.screen
-        await until(lambda: view._snap is not None)
-        seen = view._snap.stats.iteration
-        await until(lambda: view._snap.stats.iteration > seen + 20)  # it keeps drawing
+        await until(lambda: view.snapshot is not None)
+        seen = view.snapshot.stats.iteration
+        await until(lambda: view.snapshot.stats.iteration > seen + 20)  # it keeps drawing
         app.simulate_key("escape")
         await until(lambda: not isinstance(app.screen, LossChartView))
         await until(lambda: app.session.monitor.views == frozenset())
         n = trainer.n
         await until(lambda: trainer.n > n + 20
-                    and f"iter {app.session.monitor.latest.stats.iteration}" in app.status.plain)
+                    and f"iter {app.session.monitor.latest.stats.iteration}"
+                    in app.main_screen.status.plain)

@@ -24,7 +24,7 @@ def test_view(snap_compare, key):
         def drawn() -> bool:  # the snapshot carrying what the view needs is on screen
             latest = monitor.latest
             needs = app.screen.NEEDS
-            return (monitor.views == needs and app._shown_version == latest.version
+            return (monitor.views == needs and app.shown_version == latest.version
                     and (latest.window is not None or WINDOW not in needs)
                     and (latest.history_times or SERIES not in needs))
 

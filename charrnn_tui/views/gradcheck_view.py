@@ -9,14 +9,12 @@ at 1e-6. `g` runs it again (while paused).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.message import Message
 
 from engine.gradcheck import ENTRIES, GradCheckResult
 
+from ..messages import GradCheckDone
 from ..monitor import Snapshot
 from ..widgets.text_lines import TextLines, line
 from .view_screen import ViewScreen
@@ -24,25 +22,15 @@ from .view_screen import ViewScreen
 TOLERANCE = 1e-6
 
 
-@dataclass
-class GradCheckDone(Message):
-    """Posted from the trainer thread with the results."""
-
-    iteration: int
-    source: str  # which window and hidden state were used
-    results: tuple[GradCheckResult, ...]
-
-
 class GradCheckView(ViewScreen):
     """A table of per-parameter relative errors; reruns on `g` while paused."""
 
     NAME = "gradcheck"
-    KEY = "g"
     BINDINGS = [Binding("g", "app.gradient_check", "Re-check", id="gradcheck-again")]
 
-    def __init__(self, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.results: tuple[GradCheckResult, ...] = ()  # the results shown (for tests)
+    def __init__(self, vocab: str = "", **kwargs) -> None:
+        super().__init__(vocab, **kwargs)
+        self.results: tuple[GradCheckResult, ...] = ()  # the results on screen (empty: checking)
 
     def body(self) -> ComposeResult:
         self.head = TextLines(classes="view-text")

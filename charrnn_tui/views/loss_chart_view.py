@@ -80,7 +80,6 @@ class LossChartView(ViewScreen):
     """The chart, a line of settings and a hint; the keys change how the history is drawn."""
 
     NAME = "chart"
-    KEY = "l"
     NEEDS = frozenset({SERIES})
     BINDINGS = [
         Binding("x", "toggle_x", "x: it/time", id="chart-x"),
@@ -92,13 +91,13 @@ class LossChartView(ViewScreen):
         Binding("e", "export", "Export CSV", id="chart-export"),
     ]
 
-    def __init__(self, **kwargs) -> None:
-        super().__init__(**kwargs)
+    def __init__(self, vocab: str = "", **kwargs) -> None:
+        super().__init__(vocab, **kwargs)
         self.wall_time = False
         self.log_y = False
         self.smoothing = 0  # index into SMOOTHING
-        self._snap: Snapshot | None = None
         self._drawn: tuple | None = None
+        self.exported: Path | None = None  # the last CSV written (e)
 
     def body(self) -> ComposeResult:
         self.head = TextLines(classes="view-text")
@@ -120,11 +119,10 @@ class LossChartView(ViewScreen):
 
     def _redraw(self) -> None:
         self._drawn = None
-        if self._snap is not None:
-            self.show(self._snap)
+        if self.snapshot is not None:
+            self.show(self.snapshot)
 
     def show(self, snap: Snapshot) -> None:
-        self._snap = snap
         key = (len(snap.loss_history), snap.history_stride, len(snap.val_history),
                snap.stats.iteration)
         settings = (self.wall_time, self.log_y, self.smoothing)
@@ -161,7 +159,7 @@ class LossChartView(ViewScreen):
         ])
 
     def action_export(self) -> None:
-        snap = self._snap
+        snap = self.snapshot
         if snap is None:
             return
         name = f"loss-{_safe(snap.corpus_name)}-{snap.stats.iteration}.csv"

@@ -47,7 +47,6 @@ class SurprisalView(ViewScreen):
     """The window coloured by loss, a table of per-position losses, and top-k for one."""
 
     NAME = "surprisal"
-    KEY = "u"
     NEEDS = frozenset({WINDOW})
     BINDINGS = [
         Binding("left", "move(-1)", "◀ pos", id="position-left"),
@@ -55,11 +54,9 @@ class SurprisalView(ViewScreen):
     ]
 
     def __init__(self, vocab: str, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.vocab = vocab
+        super().__init__(vocab, **kwargs)
         self.selected = -1  # position in the window; -1 follows the last one
-        self.losses: tuple[float, ...] = ()  # the losses shown (for tests)
-        self._snap: Snapshot | None = None
+        self.losses: tuple[float, ...] = ()  # the window's losses on screen
 
     def body(self) -> ComposeResult:
         self.head = TextLines(classes="view-text")
@@ -72,7 +69,7 @@ class SurprisalView(ViewScreen):
         yield self.detail
 
     def action_move(self, delta: int) -> None:
-        snap = self._snap
+        snap = self.snapshot
         if snap is None or snap.window is None:
             return
         T = len(snap.window.inputs)
@@ -82,7 +79,6 @@ class SurprisalView(ViewScreen):
         self.show(snap)
 
     def show(self, snap: Snapshot) -> None:
-        self._snap = snap
         win = snap.window
         if win is None:
             self.head.set_lines([line(("no window yet: train or step (n) once", "dim"))])

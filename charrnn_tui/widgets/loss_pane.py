@@ -52,6 +52,11 @@ class LossPane(Vertical):
         self._text = TextLines(id="loss-text")
         self._shown_points: tuple[int, int] = (-1, -1)
 
+    @property
+    def plain(self) -> str:
+        """The numbers under the curve as on screen, without styles."""
+        return self._text.plain
+
     def compose(self) -> ComposeResult:
         yield self._curve
         yield self._text

@@ -48,7 +48,7 @@ class SamplesPane(ScrollView, can_focus=True):
 
     @property
     def lines(self) -> list[str]:
-        """The wrapped lines held, oldest first (for tests)."""
+        """The wrapped lines the pane holds, oldest first: what scrolling shows."""
         return [text for text, _ in self._lines]
 
     # -- writing ---------------------------------------------------------------------------

@@ -37,7 +37,7 @@ class TextLines(Widget):
 
     @property
     def plain(self) -> str:
-        """The text shown, without styles (for tests)."""
+        """The text on screen, without styles."""
         return "\n".join("".join(text for text, _ in ln) for ln in self._lines)
 
     def set_lines(self, lines: Sequence[Line]) -> None:
