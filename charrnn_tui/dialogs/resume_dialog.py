@@ -26,6 +26,35 @@ def describe(info: CheckpointInfo) -> str:
 class ResumeDialog(ModalScreen[Path | None]):
     """Dismisses with the chosen checkpoint's path, or None."""
 
+    DEFAULT_CSS = """
+    ResumeDialog {
+        align: center middle;
+    }
+    #resume-box {
+        width: 90;
+        max-width: 100%;
+        height: auto;
+        max-height: 90%;
+        border: thick $primary;
+        background: $surface;
+        padding: 1 2;
+    }
+    #resume-title {
+        text-style: bold;
+    }
+    #resume-dir, #resume-help {
+        color: $text-muted;
+    }
+    #resume-list {
+        height: auto;
+        max-height: 16;
+        margin: 1 0;
+    }
+    #resume-empty {
+        margin: 1 0;
+    }
+    """
+
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, infos: list[CheckpointInfo], directory: Path) -> None:

@@ -79,6 +79,14 @@ def history_rows(snap: Snapshot) -> list[tuple[str, int, float, float]]:
 class LossChartView(ViewScreen):
     """The chart, a line of settings and a hint; the keys change how the history is drawn."""
 
+    DEFAULT_CSS = """
+    #loss-plot {
+        height: 1fr;
+        min-height: 8;
+        padding: 0 1;
+    }
+    """
+
     NAME = "chart"
     NEEDS = frozenset({SERIES})
     BINDINGS = [

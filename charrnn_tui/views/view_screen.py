@@ -21,6 +21,22 @@ from ..widgets.status_line import StatusLine
 class ViewScreen(Screen):
     """Subclasses set NAME and NEEDS, yield their body from `body`, and implement `show`."""
 
+    # a status line, a few lines of text, then the view's own rows
+    DEFAULT_CSS = """
+    ViewScreen {
+        layout: vertical;
+        overflow-y: auto;
+    }
+    .view-text, .view-table, .view-detail {
+        height: auto;
+        padding: 0 1;
+    }
+    .view-grid {
+        padding: 0 1;
+        margin-bottom: 1;
+    }
+    """
+
     NAME = ""  # the view's name in the actions table: `view('<NAME>')` opens it
     NEEDS: frozenset[str] = frozenset()
     BINDINGS = [Binding("escape", "app.close_view", "Close", id="close-view")]

@@ -45,6 +45,23 @@ def val_text(snap: Snapshot) -> tuple[tuple[str, str], ...]:
 class LossPane(Vertical):
     """The loss curve over a few lines of numbers; each redrawn only when it changed."""
 
+    DEFAULT_CSS = """
+    LossPane {
+        border: round $primary 50%;
+        border-title-color: $text-primary;
+        border-title-style: bold;
+        padding: 0 1;
+    }
+    #loss-curve {
+        height: 1fr;
+        min-height: 1;
+        color: $primary;
+    }
+    #loss-text {
+        height: 4;
+    }
+    """
+
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.border_title = "Loss"
