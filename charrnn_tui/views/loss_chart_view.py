@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -53,8 +54,18 @@ def duration(seconds: float) -> str:
     return f"{s // 3600}h{s % 3600 // 60:02d}"
 
 
-def history_rows(snap: Snapshot) -> list[tuple[str, int, float, float]]:
-    """(series, iteration, wall seconds, nats/char) for every point of the chart.
+@dataclass(frozen=True)
+class HistoryRow:
+    """One point of the chart, and one row of its CSV export."""
+
+    series: str  # "train" or "val"
+    iteration: int
+    wall_seconds: float  # since the monitor started (nan: not known)
+    nats_per_char: float
+
+
+def history_rows(snap: Snapshot) -> list[HistoryRow]:
+    """A HistoryRow for every point of the chart.
 
     A training point k covers `history_stride` iterations; its iteration is where that bucket
     ends (iterations completed), its time the mean wall time of its steps. Validation points
@@ -66,13 +77,13 @@ def history_rows(snap: Snapshot) -> list[tuple[str, int, float, float]]:
     times = snap.history_times
     for k, v in enumerate(snap.loss_history):
         t = times[k] if k < len(times) else math.nan
-        train.append(("train", min(start + (k + 1) * stride, n), t, v))
-    its = np.array([r[1] for r in train], dtype=float)
-    ts = np.array([r[2] for r in train], dtype=float)
+        train.append(HistoryRow("train", min(start + (k + 1) * stride, n), t, v))
+    its = np.array([r.iteration for r in train], dtype=float)
+    ts = np.array([r.wall_seconds for r in train], dtype=float)
     val = []
     for it, val_bits in snap.val_history:
         t = float(np.interp(it + 1, its, ts)) if its.size else math.nan
-        val.append(("val", it + 1, t, val_bits * LN2))
+        val.append(HistoryRow("val", it + 1, t, val_bits * LN2))
     return train + val
 
 
@@ -138,25 +149,29 @@ class LossChartView(ViewScreen):
             return
         self._drawn = (key, settings)
         rows = history_rows(snap)
-        train = [r for r in rows if r[0] == "train"]
-        val = [r for r in rows if r[0] == "val"]
-        x = 2 if self.wall_time else 1
+        train = [r for r in rows if r.series == "train"]
+        val = [r for r in rows if r.series == "val"]
         width = SMOOTHING[self.smoothing]
-        series = [Series(np.array([r[x] for r in train], dtype=float),
-                         smooth(bits(np.array([r[3] for r in train])), width), "train")]
+
+        def xs(points: list[HistoryRow]) -> np.ndarray:
+            return np.array([r.wall_seconds if self.wall_time else r.iteration for r in points],
+                            dtype=float)
+
+        series = [Series(xs(train), smooth(bits(np.array([r.nats_per_char for r in train])),
+                                           width), "train")]
         if val:
-            series.append(Series(np.array([r[x] for r in val], dtype=float),
-                                 bits(np.array([r[3] for r in val])), "val"))
+            series.append(Series(xs(val), bits(np.array([r.nats_per_char for r in val])),
+                                 "val"))
         self.plot.plot(series, self.log_y,
                        duration if self.wall_time else (lambda v: compact_count(int(v))))
         if snap.config.val_fraction:
-            last = f"{bits(val[-1][3]):.3f}" if val else "— (first at iter 1)"
+            last = f"{bits(val[-1].nats_per_char):.3f}" if val else "— (first at iter 1)"
             val_text = line(("━ validation", "warn"), f" every {snap.config.eval_every} it, "
                             f"last {last} bits/char")
         else:
             val_text = line(("validation off: set 'val fraction' in Controls or run with "
                              "--val-fraction F", "dim"))
-        last_train = f"{bits(train[-1][3]):.3f}" if train else "—"
+        last_train = f"{bits(train[-1].nats_per_char):.3f}" if train else "—"
         self.head.set_lines([
             line(("loss, bits/char", "bold"), " vs ",
                  ("wall time" if self.wall_time else "iterations", "bold"),
@@ -185,16 +200,17 @@ class LossChartView(ViewScreen):
         self.notify(f"cannot write the CSV: {error}", title="Export failed", severity="error")
 
 
-def write_csv(path: Path, rows: list[tuple[str, int, float, float]]) -> None:
+def write_csv(path: Path, rows: list[HistoryRow]) -> None:
     with path.open("w", newline="", encoding="utf-8") as f:
         out = csv.writer(f)
         out.writerow(["series", "iteration", "wall_seconds", "nats_per_char", "bits_per_char"])
-        for series, it, t, nats in rows:
-            out.writerow([series, it, repr(t), repr(nats), repr(bits(nats))])
+        for r in rows:
+            out.writerow([r.series, r.iteration, repr(r.wall_seconds), repr(r.nats_per_char),
+                          repr(bits(r.nats_per_char))])
 
 
 def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "._-" else "_" for c in name)[:60] or "corpus"
 
 
-__all__ = ["LossChartView", "history_rows", "smooth", "write_csv"]
+__all__ = ["HistoryRow", "LossChartView", "history_rows", "smooth", "write_csv"]
