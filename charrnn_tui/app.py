@@ -48,7 +48,7 @@ MIN_KEY_TEMPERATURE = 0.1  # below this, `t` halves instead of stepping by 0.1
 class CharRNNApp(App[int]):
     """Trains one model at a time in a thread worker; keys steer it, screens show it."""
 
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses live elsewhere
     TITLE = "charrnn-tui"
     AUTO_FOCUS = None  # keys drive training until an input is clicked or tabbed to
     HORIZONTAL_BREAKPOINTS = [(0, "-tiny"), (70, "-narrow"), (110, "-wide")]

@@ -1,9 +1,9 @@
 """The live monitor driven through Textual's pilot: keys, controls, states and the worker.
 
-Apps are built by `make_app` with a fixed seed and a small model. While the trainer runs,
-keys go in with `app.simulate_key` (as the terminal delivers them) and tests wait for a
-condition: `pilot.press` and `pilot.pause` wait for the process to go idle, which a training
-thread never lets happen. While paused, `pilot.press` is fine.
+Apps are built by `app_factory.make_app` with a fixed seed and a small model. While the
+trainer runs, keys go in with `app.simulate_key` (as the terminal delivers them) and tests
+wait for a condition: `pilot.press` and `pilot.pause` wait for the process to go idle, which a
+training thread never lets happen. While paused, `pilot.press` is fine.
 """
 
 from __future__ import annotations
@@ -25,40 +25,8 @@ from charrnn_tui.widgets.loss_sparkline import bar_rows, fit
 from charrnn_tui.widgets.status_line import StatusLine
 from engine import Config, Control, LossHistory, Trainer, corpus_from_text
 
+from .app_factory import TEXT, make_app, make_trainer, paused_at, shown, state_tuple
 from .helpers import until
-
-TEXT = "the cat [sat] on the mat; a bat [b]bit[/b] the cat.\nthe end [1].\n" * 6
-
-
-def make_trainer(text: str = TEXT, **config) -> Trainer:
-    cfg = dict(seed=3, hidden_size=16, seq_length=10, sample_every=50, sample_length=40)
-    cfg.update(config)
-    return Trainer(corpus_from_text(text, "tiny.txt"), Config(**cfg))
-
-
-def make_app(text: str = TEXT, *, iters: int | None = None, paused: bool = False,
-             recorder=None, **config) -> CharRNNApp:
-    return CharRNNApp(make_trainer(text, **config), iters=iters, paused=paused,
-                      recorder=recorder)
-
-
-def shown(app: CharRNNApp) -> State | None:
-    """The state of the newest snapshot (the trainer thread publishes it)."""
-    snap = app.session.monitor.latest
-    return None if snap is None else snap.state
-
-
-async def paused_at(app: CharRNNApp, n: int) -> None:
-    """Step the paused app n iterations; wait until the trainer and its snapshot are there."""
-    app.session.control.step(n)
-    await until(lambda: app.trainer.n == n and app.session.monitor.latest.stats.iteration == n
-                and shown(app) is State.PAUSED)
-
-
-def state_tuple(trainer: Trainer) -> tuple[bytes, ...]:
-    return (trainer.model.params.flat.tobytes(), trainer.optimizer.mem.flat.tobytes(),
-            trainer.hprev.tobytes())
-
 
 # -- running, pausing, stepping ------------------------------------------------------------
 
@@ -283,7 +251,7 @@ class Exploding(Trainer):
 
 
 async def test_an_exception_in_the_trainer_shows_an_error_state():
-    app = CharRNNApp(Exploding(corpus_from_text(TEXT), Config(seed=1, hidden_size=8)))
+    app = make_app(trainer=Exploding(corpus_from_text(TEXT), Config(seed=1, hidden_size=8)))
     async with app.run_test() as pilot:
         await until(lambda: app.state is State.ERROR)
         assert "RuntimeError: boom" in app.main_screen.status.plain
@@ -469,7 +437,7 @@ async def test_the_run_recorder_is_driven_from_the_trainer_thread():
         assert recorder.finished == [(50, True)]
         assert app.session.monitor.latest.saved_at == 30
         recorder.report("disk full")  # goes to a notification, not to stderr
-        await until(lambda: bool(app._notifications))
+        await until(lambda: "disk full" in app.notified)
 
 
 def test_run_app_returns_an_exit_code(monkeypatch):

@@ -14,7 +14,8 @@ from charrnn_tui.monitor import State
 from charrnn_tui.run_files import RunRecorder
 from engine.checkpoint import CheckpointStore, load_checkpoint
 
-from .test_app import make_trainer, paused_at, shown, until
+from .app_factory import make_app, make_trainer, paused_at, shown
+from .helpers import until
 
 
 def _app(tmp_path, paused=True, **kwargs):
@@ -24,8 +25,8 @@ def _app(tmp_path, paused=True, **kwargs):
         return RunRecorder(store, save_every=0, log=None, log_every=100)
 
     trainer = make_trainer(**kwargs)
-    return CharRNNApp(trainer, paused=paused, recorder=factory(trainer),
-                      recorder_factory=factory, store=store), store
+    return make_app(trainer=trainer, paused=paused, recorder=factory(trainer),
+                    recorder_factory=factory, store=store), store
 
 
 async def test_ctrl_s_saves_now_and_the_status_line_says_where(tmp_path):
@@ -42,10 +43,10 @@ async def test_ctrl_s_saves_now_and_the_status_line_says_where(tmp_path):
 
 
 async def test_ctrl_s_without_saving_says_so(tmp_path):
-    app = CharRNNApp(make_trainer(), paused=True)
+    app = make_app(paused=True)
     async with app.run_test() as pilot:
         await pilot.press("ctrl+s")
-        await until(lambda: any("saving is off" in n.message for n in app._notifications))
+        await until(lambda: any("saving is off" in text for text in app.notified))
 
 
 async def test_the_resume_picker_lists_checkpoints_and_resumes_the_chosen_one(tmp_path):

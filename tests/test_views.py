@@ -1,7 +1,7 @@
 """The inspection views, opened by their keys, checked against the engine's own numbers.
 
-Apps come from `make_app` (fixed seed, small model) and are stepped while paused to a fixed
-iteration, so what a view shows is deterministic; one test opens views while training.
+Apps come from `app_factory.make_app` (fixed seed, small model) and are stepped while paused
+to a fixed iteration, so what a view shows is deterministic; one test opens views while training.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from charrnn_tui.views.loss_chart_view import LossChartView, smooth
 from charrnn_tui.views.stepthrough_view import StepThroughView
 from charrnn_tui.views.surprisal_view import SurprisalView, tempered
 
-from .test_app import make_app, paused_at, until
+from .app_factory import make_app, paused_at
+from .helpers import until
 
 
 async def test_hidden_view_shows_the_saturated_share_of_the_trainers_hidden_state():

@@ -6,13 +6,13 @@ import pytest
 
 from charrnn_tui.monitor import SERIES, WINDOW
 
-from .test_app import paused_at
-from .test_app_snapshots import make_app, until
+from .app_factory import make_snapshot_app, paused_at
+from .helpers import until
 
 
 @pytest.mark.parametrize("key", ["h", "u", "g", "w", "l"])
 def test_view(snap_compare, key):
-    app = make_app(paused=True)
+    app = make_snapshot_app()
 
     async def run_before(pilot) -> None:
         await paused_at(app, 300)
