@@ -1,133 +1,59 @@
 """The live monitor: a Textual app that trains the engine in a thread worker and steers it.
 
-The worker runs `engine.run` (the loop the headless CLI uses) with a `Monitor` as its hooks;
-a few times a second the monitor stores an immutable `Snapshot` and posts a coalescing
-`SnapshotReady` message, and the app redraws only what changed. Every change to the trainer
-(edits, resets, samples) is a command submitted to the `Control`, so it runs in the trainer
-thread between steps.
+The app routes; the screens behave. It owns the Session (trainer, control, monitor, run
+files) and its thread worker (`training.train`, the loop the headless CLI uses, with a
+`Monitor` as its hooks), turns keys into commands for the trainer thread, and sends each
+snapshot to the screen in front: the `MainScreen` (panes, drawing, edits) or a full-screen
+view. Keys, footer, gating and palette come from one table, `actions.ACTIONS`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import signal
-import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 
 from textual import work
-from textual.app import App, ComposeResult, SystemCommand
-from textual.binding import Binding
-from textual.containers import Horizontal
-from textual.message import Message
-from textual.screen import Screen
-from textual.widgets import Footer
+from textual.app import App
+from textual.worker import Worker, WorkerState
 
-from engine import Config, ConfigError, Control, CorpusError, Outcome, Trainer, check_fits, run
+from engine import Config, Outcome, Trainer, check_trainer
 from engine.checkpoint import CheckpointError, CheckpointStore, load_checkpoint
 
-from .monitor import Monitor, Snapshot, State
-from .session import RunRecorder
-from .widgets.adagrad_pane import AdagradPane
-from .widgets.controls_pane import FIELDS, ControlsPane
-from .widgets.gradcheck_view import GradCheckDone, GradCheckView, check_trainer
-from .widgets.hidden_view import HiddenView
-from .widgets.loss_chart import LossChart
-from .widgets.loss_pane import LossPane
-from .widgets.reinit_dialog import SAME, ReinitDialog
-from .widgets.resume_dialog import ResumeDialog
-from .widgets.samples_pane import SamplesPane
-from .widgets.status_line import StatusLine
-from .widgets.stepthrough_view import StepThroughView
-from .widgets.surprisal_view import SurprisalView
-from .widgets.view_screen import ViewScreen
+from . import actions
+from .commands import TrainingCommands
+from .dialogs.reinit_dialog import SAME, ReinitDialog
+from .dialogs.resume_dialog import ResumeDialog
+from .exit_status import Exit
+from .main_screen import MainScreen
+from .messages import GradCheckDone, Notice, SnapshotReady
+from .monitor import Snapshot, State
+from .run_files import RunRecorder
+from .training import Session, train
+from .views.gradcheck_view import GradCheckView
+from .views.view_screen import ViewScreen
 
 # Snapshots (and frames) per second, chosen with `python -m charrnn_tui.bench`. Under the GIL
 # training loses about twice the UI thread's CPU time (handoffs included): drawing everything
 # at 5 Hz took 4-6% of a core and left 0.88-0.91 of the headless rate. At 4 Hz, with the
 # status line every frame, the loss pane and the Adagrad table every SLOW_EVERY frames and
-# samples every SAMPLES_SECONDS (a scrolled pane repaints every line), the UI takes ~2.8% and
-# training keeps ~0.94. Key presses and changes of state draw at once (an urgent frame).
+# samples every main_screen.SAMPLES_SECONDS (a scrolled pane repaints every line), the UI
+# takes ~2.8% and training keeps ~0.94. Key presses and changes of state draw at once.
 REFRESH_HZ = 4.0
 SLOW_EVERY = 2
-SAMPLES_SECONDS = 2.0
-EXIT_OK, EXIT_ERROR, EXIT_DIVERGED = 0, 1, 3
 MIN_KEY_TEMPERATURE = 0.1  # below this, `t` halves instead of stepping by 0.1
-LR_KEYS = Binding.Group("lr", compact=True)  # one footer entry per pair of keys
-TEMPERATURE_KEYS = Binding.Group("temp", compact=True)
-VIEW_KEYS = Binding.Group("views", compact=True)
-PAUSED_ONLY_VIEWS = ("stepthrough",)  # opened only while paused (g is an action of its own)
-
-
-@dataclass
-class Session:
-    """One model being trained: the trainer, its controls and its monitor."""
-
-    trainer: Trainer
-    control: Control
-    monitor: Monitor
-    iters: int | None  # iterations to train, then stay open (None: until quit)
-    recorder: RunRecorder | None  # autosave and run log, driven from the trainer thread
-
-
-class SnapshotReady(Message):
-    """Posted by the trainer thread after each snapshot; a newer one replaces a queued one, so
-    a busy UI skips frames instead of falling behind. `urgent`: it shows a command's effect or
-    a change of state, so every pane is drawn."""
-
-    def __init__(self, urgent: bool) -> None:
-        super().__init__()
-        self.urgent = urgent
-
-    def can_replace(self, message: Message) -> bool:
-        # Textual asks a queued message whether the next one may take its place: yes,
-        # unless that would lose an urgent frame
-        return isinstance(message, SnapshotReady) and (message.urgent or not self.urgent)
-
-
-@dataclass
-class Notice(Message):
-    """Something to tell the user, posted from any thread (a failed command, a failed save)."""
-
-    text: str
-    title: str = ""
-    severity: str = "warning"
 
 
 class CharRNNApp(App[int]):
-    """Loss, samples, Adagrad statistics and live controls for one training run."""
+    """Trains one model at a time in a thread worker; keys steer it, screens show it."""
 
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses live elsewhere
     TITLE = "charrnn-tui"
     AUTO_FOCUS = None  # keys drive training until an input is clicked or tabbed to
     HORIZONTAL_BREAKPOINTS = [(0, "-tiny"), (70, "-narrow"), (110, "-wide")]
-    BINDINGS = [
-        Binding("p,space", "pause", "Pause", id="pause"),
-        Binding("p,space", "resume", "Resume", id="resume"),
-        Binding("s", "sample", "Sample", id="sample"),
-        Binding("n", "step", "Step", id="step"),
-        Binding("r", "reset_hidden", "Reset h", id="reset-hidden"),
-        Binding("R", "reinit", "Re-init", id="reinit"),
-        Binding("plus", "scale_lr(2.0)", "lr×2", key_display="+", id="lr-up", group=LR_KEYS),
-        Binding("minus", "scale_lr(0.5)", "lr÷2", key_display="-", id="lr-down",
-                group=LR_KEYS),
-        Binding("t", "step_temperature(-1)", "temp−", id="temperature-down",
-                group=TEMPERATURE_KEYS),
-        Binding("T", "step_temperature(1)", "temp+", id="temperature-up",
-                group=TEMPERATURE_KEYS),
-        Binding("h", "view('hidden')", "Hidden", id="view-hidden", group=VIEW_KEYS),
-        Binding("u", "view('surprisal')", "Surprisal", id="view-surprisal", group=VIEW_KEYS),
-        Binding("g", "gradient_check", "Grad check", id="view-gradcheck", group=VIEW_KEYS),
-        Binding("w", "view('stepthrough')", "Step-through", id="view-stepthrough",
-                group=VIEW_KEYS),
-        Binding("l", "view('chart')", "Loss chart", id="view-chart", group=VIEW_KEYS),
-        Binding("ctrl+s", "save", "Save", id="save"),
-        Binding("o", "resume_picker", "Resume…", id="resume-picker"),
-        Binding("q", "quit", "Quit", id="quit"),
-        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
-        Binding("escape", "leave_input", "Leave input", show=False),
-    ]
+    BINDINGS = actions.BINDINGS
+    COMMANDS = App.COMMANDS | {TrainingCommands}
 
     def __init__(self, trainer: Trainer, *, iters: int | None = None,
                  recorder: RunRecorder | None = None,
@@ -145,31 +71,15 @@ class CharRNNApp(App[int]):
         self.store = store if store is not None else getattr(recorder, "store", None)
         self.session = self._new_session(trainer, iters, paused, recorder)
         self.state = State.PAUSED if paused else State.RUNNING
+        self.main_screen = MainScreen()
         self._shown_version = 0
         self._frame = 0
-        self._samples_drawn = 0.0
-        self._exit_code = EXIT_OK
+        self._exit_code = Exit.OK
 
-    # -- layout ----------------------------------------------------------------------------
-
-    def compose(self) -> ComposeResult:
-        self.loss, self.adagrad = LossPane(id="loss"), AdagradPane(id="adagrad")
-        self.samples = SamplesPane(id="samples")
-        self.controls = ControlsPane(self.config, id="controls")
-        self.status = StatusLine(id="status")
-        # the status line sits on top, next to the panes that change every frame: a repaint
-        # covers the rectangle around everything that changed
-        yield self.status
-        with Horizontal(id="top"):
-            yield self.loss
-            yield self.adagrad
-        with Horizontal(id="bottom"):
-            yield self.samples
-            yield self.controls
-        yield Footer(id="footer", compact=True)
+    def get_default_screen(self) -> MainScreen:
+        return self.main_screen
 
     def on_mount(self) -> None:
-        self._describe_start()
         # the first frame shows the untrained model (the worker has not started: safe here)
         self.session.monitor.mark_urgent()
         self.session.monitor.publish(self.trainer)
@@ -183,8 +93,6 @@ class CharRNNApp(App[int]):
     def on_unmount(self) -> None:
         self.session.control.stop()  # however the app ends, the worker returns
 
-    # -- the trainer thread ----------------------------------------------------------------
-
     @property
     def trainer(self) -> Trainer:
         return self.session.trainer
@@ -194,16 +102,19 @@ class CharRNNApp(App[int]):
         """The settings in effect (or queued to take effect before the next step)."""
         return self._config
 
+    @property
+    def shown_version(self) -> int:
+        """The version of the snapshot on screen (0: none since the screen changed)."""
+        return self._shown_version
+
+    # -- the trainer thread ----------------------------------------------------------------
+
     def _new_session(self, trainer: Trainer, iters: int | None, paused: bool,
                      recorder: RunRecorder | None) -> Session:
-        control = Control(paused=paused)
-        monitor = Monitor(trainer, control,
-                          notify=lambda urgent: self.post_message(SnapshotReady(urgent)))
         self._config = trainer.config
-        if recorder is not None:  # its messages go to the screen, not to stderr under it
-            recorder.report = lambda text: self.post_message(Notice(text, "Run files"))
-            recorder.on_saved = _also(monitor.note_saved, recorder.on_saved)
-        return Session(trainer, control, monitor, iters, recorder)
+        return Session.start(trainer, iters, paused, recorder,
+                             notify=lambda urgent: self.post_message(SnapshotReady(urgent)),
+                             report=lambda text: self.post_message(Notice(text, "Run files")))
 
     def _start(self, session: Session) -> None:
         if session is self.session and not session.control.stopped:
@@ -211,90 +122,50 @@ class CharRNNApp(App[int]):
 
     @work(thread=True, exclusive=True, group="trainer", exit_on_error=False)
     def _train(self, session: Session) -> Outcome:
-        """Run the shared loop; after it ends, keep answering commands (sample, edits) until
-        the app stops the control."""
-        tr, control, mon, rec = (session.trainer, session.control, session.monitor,
-                                 session.recorder)
-        on_step = mon.on_step
-        if rec is not None:
-            def on_step(result, monitor_step=mon.on_step, after_step=rec.after_step):
-                monitor_step(result)
-                after_step(tr)
-        try:
-            outcome = run(tr, control, session.iters, on_step=on_step,
-                          on_tick=mon.publish, tick_seconds=1.0 / self.refresh_hz,
-                          on_diverged=mon.on_diverged, stop_on_divergence=False)
-        except Exception as exc:  # shown in the app; the terminal stays usable
-            if rec is not None:
-                rec.finish(tr, save=False)  # a trainer that raised is not worth saving
-            mon.finish(None, exc)
-        else:
-            if rec is not None:
-                rec.finish(tr)  # the final checkpoint, as the headless run saves it
-            mon.finish(outcome)
-            if outcome is not Outcome.FINISHED:
-                return outcome
-        control.pause()  # no more steps: commands only, until stop()
-        run(tr, control, on_tick=mon.publish)
-        return Outcome.STOPPED
+        return train(session, 1.0 / self.refresh_hz)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The one place a worker's failure shows (`train` reports its own errors)."""
+        if event.state is WorkerState.ERROR:
+            self.notify(f"{event.worker.error!r}", title="Worker failed", severity="error")
 
     def _submit(self, command: Callable[[Trainer], None]) -> None:
         """Run `command(trainer)` in the trainer thread before the next step."""
-        monitor = self.session.monitor
+        self.session.submit(command, lambda exc: self.post_message(Notice(
+            f"{type(exc).__name__}: {exc}", "Command failed", "error")))
 
-        def guarded(trainer: Trainer) -> None:
-            try:
-                command(trainer)
-            except Exception as exc:  # report it; a failed command must not end training
-                self.post_message(Notice(f"{type(exc).__name__}: {exc}", "Command failed",
-                                         "error"))
-            monitor.mark_urgent()
+    def set_config(self, config: Config) -> None:
+        """Queue validated settings (MainScreen.apply_setting checks them first)."""
+        self._config = config
+        self._submit(lambda tr: tr.set_config(config))
 
-        self.session.control.submit(guarded)
-
-    # -- drawing ---------------------------------------------------------------------------
+    # -- routing snapshots and messages ----------------------------------------------------
 
     def on_snapshot_ready(self, message: SnapshotReady) -> None:
-        self._draw(everything=message.urgent)
-
-    def on_notice(self, message: Notice) -> None:
-        self.notify(message.text, title=message.title, severity=message.severity)
-
-    def _draw(self, everything: bool = False) -> None:
-        """Draw the newest snapshot, if the screen does not show it yet.
+        """Draw the newest snapshot on the screen in front, if it does not show it yet.
 
         Every frame costs the trainer the UI thread's time under the GIL, so the bigger panes
-        are drawn less often: the loss pane and the Adagrad table every SLOW_EVERY frames,
-        periodic samples every SAMPLES_SECONDS (a scrolled pane repaints all its lines). A
-        frame that follows a key press or a change of state (`everything`) draws them all.
+        are drawn on every SLOW_EVERY-th frame only; a frame that follows a key press or a
+        change of state (`urgent`) draws them all.
         """
         snap = self.session.monitor.latest
         if snap is None or snap.version == self._shown_version or not self.is_running:
             return
         self._shown_version = snap.version
         self._frame += 1
-        everything = everything or snap.state is not State.RUNNING
+        everything = message.urgent or snap.state is not State.RUNNING
         slow = everything or self._frame % SLOW_EVERY == 0
-        view = self.screen
-        if isinstance(view, ViewScreen):  # it covers the panes: draw only the view
+        view = self._view_in_front()
+        if view is not None:  # it covers the panes: draw only the view
             view.status.show(snap)
             if slow:
-                view.show(snap)
-            if snap.state is not self.state:
-                self._enter(snap)
-            return
-        self.status.show(snap)
-        if slow:
-            self.loss.show(snap)
-            self.adagrad.show(snap)
-        now = time.monotonic()
-        if everything or now - self._samples_drawn >= SAMPLES_SECONDS:
-            self._samples_drawn = now
-            self.samples.add(snap.samples)
+                view.draw(snap)
+        else:
+            self.main_screen.draw(snap, slow, everything)
         if snap.state is not self.state:
-            self._enter(snap)
+            self._on_state_change(snap)
 
-    def _enter(self, snap: Snapshot) -> None:
+    def _on_state_change(self, snap: Snapshot) -> None:
         """The run changed state: update the keys, and explain a divergence or an error."""
         if self.state is State.DIVERGED and snap.state is State.RUNNING:
             self.clear_notifications()  # the explanation no longer applies
@@ -303,46 +174,90 @@ class CharRNNApp(App[int]):
         if snap.state in (State.DIVERGED, State.ERROR):
             title = "Diverged" if snap.state is State.DIVERGED else "Trainer error"
             self.notify(snap.message, title=title, severity="error", timeout=12)
-            self.samples.note(f"{snap.state.value} at iter {snap.stats.iteration}: "
-                              f"{snap.message}")
-            self._exit_code = EXIT_DIVERGED if snap.state is State.DIVERGED else EXIT_ERROR
-        elif snap.state is State.FINISHED:
-            self.samples.note(f"finished at iter {snap.stats.iteration} (s still samples, "
-                              "q quits)")
-        if snap.state is not State.DIVERGED and self._exit_code == EXIT_DIVERGED:
-            self._exit_code = EXIT_OK
+            self._exit_code = Exit.DIVERGED if snap.state is State.DIVERGED else Exit.ERROR
+        self.main_screen.note_state(snap)
+        if snap.state is not State.DIVERGED and self._exit_code == Exit.DIVERGED:
+            self._exit_code = Exit.OK
 
-    def _describe_start(self) -> None:
-        tr = self.trainer
-        c = tr.corpus
-        self.samples.note(
-            f"{c.name}: {len(c)} chars, vocab {c.vocab_size}; hidden {tr.config.hidden_size}, "
-            f"seed {tr.config.seed}")
+    def _show_state_now(self, state: State) -> None:
+        """Show a state at once, before the trainer confirms it with a snapshot (within a step)."""
+        self.state = state
+        self.refresh_bindings()
+        snap = self.session.monitor.latest
+        if snap is not None:
+            self.main_screen.status.show(snap, state)
+            if (view := self._view_in_front()) is not None:
+                view.status.show(snap, state)
 
-    # -- keys --------------------------------------------------------------------------------
+    def on_notice(self, message: Notice) -> None:
+        self.notify(message.text, title=message.title, severity=message.severity)
+
+    def on_grad_check_done(self, message: GradCheckDone) -> None:
+        for screen in self.screen_stack:
+            if isinstance(screen, GradCheckView):
+                screen.show_results(message)
+
+    # -- views -----------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        state = self.state
-        if action == "pause":
-            return state is State.RUNNING or (None if state is State.FINISHED else False)
-        if action == "resume":
-            return state in (State.PAUSED, State.DIVERGED)
-        if action == "step":
-            return True if state in (State.PAUSED, State.DIVERGED) else None
-        if action == "gradient_check" or (action == "view" and parameters
-                                          and parameters[0] in PAUSED_ONLY_VIEWS):
-            # opening needs a pause; closing an open view does not
-            is_open = isinstance(self.screen, ViewScreen) and parameters == (self.screen.NAME,)
-            return True if state is not State.RUNNING or is_open else None
-        return True
+        return actions.availability(action, parameters, self.state, self._view_in_front())
+
+    def _view_in_front(self) -> ViewScreen | None:
+        return self.screen if isinstance(self.screen, ViewScreen) else None
+
+    def _open(self, view: ViewScreen) -> None:
+        """Put `view` in front: over the main screen, or in place of another view."""
+        if self._view_in_front() is not None:
+            self.switch_screen(view)
+        else:
+            self.push_screen(view)
+
+    def action_view(self, name: str) -> None:
+        """Open the view `name`, or close it if it is in front (another view is replaced)."""
+        current = self._view_in_front()
+        if current is not None and current.NAME == name:
+            self.action_close_view()
+        else:
+            self._open(actions.VIEWS[name](self.trainer.corpus.vocab))
+
+    def action_close_view(self) -> None:
+        if self._view_in_front() is not None:
+            self.pop_screen()
+            self.views_changed()
+
+    def views_changed(self) -> None:
+        """A view came to the front or went: ask the monitor for what it needs, redraw."""
+        view = self._view_in_front()
+        needs = view.NEEDS if view is not None else frozenset()
+        monitor = self.session.monitor
+        if needs != monitor.views:
+            monitor.views = needs
+        self._shown_version = 0
+        self._submit(lambda trainer: None)  # publish a snapshot with it now, even if paused
+        self.refresh_bindings()
+
+    def action_gradient_check(self) -> None:
+        """Open the gradient-check view (or check again in it): runs in the trainer thread."""
+        if isinstance(self.screen, GradCheckView):
+            self.screen.running()
+        else:
+            self._open(GradCheckView(self.trainer.corpus.vocab))
+
+        def check(trainer: Trainer) -> None:
+            done = check_trainer(trainer)
+            self.post_message(GradCheckDone(done.iteration, done.source, done.results))
+
+        self._submit(check)
+
+    # -- training keys ---------------------------------------------------------------------
 
     def action_pause(self) -> None:
         self.session.control.pause()
-        self._optimistic(State.PAUSED)
+        self._show_state_now(State.PAUSED)
 
     def action_resume(self) -> None:
         self.session.control.resume()
-        self._optimistic(State.RUNNING)
+        self._show_state_now(State.RUNNING)
 
     def action_toggle_pause(self) -> None:
         if self.state is State.RUNNING:
@@ -353,72 +268,15 @@ class CharRNNApp(App[int]):
     def action_step(self) -> None:
         self.session.control.step(1)
 
-    def action_view(self, name: str) -> None:
-        """Open the view `name`, or close it if it is in front (another view is replaced)."""
-        current = self.screen
-        if isinstance(current, ViewScreen) and current.NAME == name:
-            self.action_close_view()
-            return
-        view = self._make_view(name)
-        if isinstance(current, ViewScreen):
-            self.switch_screen(view)
-        else:
-            self.push_screen(view)
-
-    def _make_view(self, name: str) -> ViewScreen:
-        vocab = self.trainer.corpus.vocab
-        return {"hidden": lambda: HiddenView(vocab), "surprisal": lambda: SurprisalView(vocab),
-                "stepthrough": lambda: StepThroughView(vocab), "chart": LossChart,
-                "gradcheck": GradCheckView}[name]()
-
-    def action_close_view(self) -> None:
-        if isinstance(self.screen, ViewScreen):
-            self.pop_screen()
-            self.views_changed()
-
-    def views_changed(self) -> None:
-        """A view came to the front or went: ask the monitor for what it needs, redraw."""
-        screen = self.screen
-        needs = screen.NEEDS if isinstance(screen, ViewScreen) else frozenset()
-        monitor = self.session.monitor
-        if needs != monitor.views:
-            monitor.views = needs
-        self._shown_version = 0
-        self._submit(lambda trainer: None)  # publish a snapshot with it now, even if paused
-        self.refresh_bindings()
-
-    def action_gradient_check(self) -> None:
-        """Open the gradient-check view (or re-check in it): runs in the trainer thread."""
-        if isinstance(self.screen, GradCheckView):
-            self.screen.running()
-        elif isinstance(self.screen, ViewScreen):
-            self.switch_screen(GradCheckView())
-        else:
-            self.push_screen(GradCheckView())
-
-        def check(trainer: Trainer) -> None:
-            source, results = check_trainer(trainer)
-            self.post_message(GradCheckDone(trainer.n, source, tuple(results)))
-
-        self._submit(check)
-
-    def on_grad_check_done(self, message: GradCheckDone) -> None:
-        for screen in self.screen_stack:
-            if isinstance(screen, GradCheckView):
-                screen.show_results(message)
-
     def action_sample(self) -> None:
         self._submit(self.session.monitor.sample_now)
 
     def action_reset_hidden(self) -> None:
         self._submit(lambda tr: tr.reset_hidden())
-        self.samples.note(f"hidden state reset to zeros at iter {self.trainer.n}")
-
-    def action_reinit(self) -> None:
-        self.push_screen(ReinitDialog(self.config.seed), self._reinit)
+        self.main_screen.note(f"hidden state reset to zeros at iter {self.trainer.n}")
 
     def action_scale_lr(self, factor: float) -> None:
-        self._apply("learning_rate", self.config.learning_rate * factor)
+        self.main_screen.apply_setting("learning_rate", self.config.learning_rate * factor)
 
     def action_step_temperature(self, direction: int) -> None:
         t = self.config.temperature
@@ -426,7 +284,16 @@ class CharRNNApp(App[int]):
             new = t / 2 if t <= MIN_KEY_TEMPERATURE + 1e-9 else t - 0.1
         else:
             new = t + 0.1
-        self._apply("temperature", float(f"{new:.4g}"))
+        self.main_screen.apply_setting("temperature", float(f"{new:.4g}"))
+
+    def action_leave_input(self) -> None:
+        self.screen.set_focus(None)
+
+    def action_quit(self) -> None:  # also Ctrl+C, SIGINT and SIGTERM
+        self.session.control.stop()
+        self.exit(self._exit_code)
+
+    # -- checkpoints and new models --------------------------------------------------------
 
     def action_save(self) -> None:
         recorder = self.session.recorder
@@ -442,51 +309,14 @@ class CharRNNApp(App[int]):
 
         self._submit(save)
 
+    def action_reinit(self) -> None:
+        self.push_screen(ReinitDialog(self.config.seed), self._reinit)
+
     def action_resume_picker(self) -> None:
         if self.store is None:
             self.notify("no checkpoint directory for this run", title="Resume")
             return
         self.push_screen(ResumeDialog(self.store.infos(), self.store.directory), self._resume)
-
-    def action_leave_input(self) -> None:
-        self.screen.set_focus(None)
-
-    def action_quit(self) -> None:  # also Ctrl+C, SIGINT and SIGTERM
-        self.session.control.stop()
-        self.exit(self._exit_code)
-
-    def _optimistic(self, state: State) -> None:
-        """Show a state at once; the next snapshot confirms it within a step."""
-        self.state = state
-        self.refresh_bindings()
-        snap = self.session.monitor.latest
-        if snap is not None:
-            self.status.show(snap, state)
-            if isinstance(self.screen, ViewScreen):
-                self.screen.status.show(snap, state)
-
-    # -- settings --------------------------------------------------------------------------
-
-    def on_controls_pane_edited(self, event: ControlsPane.Edited) -> None:
-        if self._apply(event.field, event.value):
-            self.screen.set_focus(None)  # back to the keys
-
-    def _apply(self, field: str, value: int | float) -> bool:
-        """Validate one change against the whole Config; apply it between steps, or say why
-        not. Returns whether it was applied."""
-        pane = self.controls
-        label = next(lab for lab, f, _ in FIELDS if f == field)
-        try:
-            config = self.config.with_changes(**{field: value})
-            check_fits(self.trainer.corpus, config)
-        except (ConfigError, CorpusError) as exc:
-            pane.report(False, str(exc))
-            return False
-        self._config = config
-        pane.set_config(config)
-        pane.report(True, f"{label} {value:g}: applies before the next step")
-        self._submit(lambda tr: tr.set_config(config))
-        return True
 
     def _reinit(self, choice: str | None) -> None:
         if choice is None:
@@ -515,53 +345,10 @@ class CharRNNApp(App[int]):
         self.session = self._new_session(trainer, old.iters, False, recorder)
         self.session.monitor.views = old.monitor.views
         self._shown_version = 0
-        self._optimistic(State.RUNNING)
-        self.samples.restart()
-        self.controls.set_config(trainer.config)
-        self.samples.note(f"{what}; seed {trainer.config.seed}"
-                          + ("" if recorder is not None or old.recorder is None
-                             else "; this model is not saved"))
+        self._show_state_now(State.RUNNING)
+        self.main_screen.new_model(trainer.config, f"{what}; seed {trainer.config.seed}" + (
+            "" if recorder is not None or old.recorder is None else "; this model is not saved"))
         self._start(self.session)
-
-    # -- command palette -------------------------------------------------------------------
-
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
-        yield SystemCommand("Pause / resume training", "p or space", self.action_toggle_pause)
-        yield SystemCommand("Sample now", "s: from the current state, without disturbing "
-                            "training", self.action_sample)
-        yield SystemCommand("One training step", "n: while paused", self.action_step)
-        yield SystemCommand("Reset hidden state", "r: the next window starts from h = 0",
-                            self.action_reset_hidden)
-        yield SystemCommand("Re-initialise the model", "R: asks first", self.action_reinit)
-        yield SystemCommand("Learning rate ×2", "+", lambda: self.action_scale_lr(2.0))
-        yield SystemCommand("Learning rate ÷2", "-", lambda: self.action_scale_lr(0.5))
-        yield SystemCommand("Temperature down", "t", lambda: self.action_step_temperature(-1))
-        yield SystemCommand("Temperature up", "T", lambda: self.action_step_temperature(1))
-        yield SystemCommand("Hidden state view", "h: heatmap of h, saturated units, the last "
-                            "window's states", lambda: self.action_view("hidden"))
-        yield SystemCommand("Surprisal view", "u: the last window coloured by loss, top-k "
-                            "next characters", lambda: self.action_view("surprisal"))
-        yield SystemCommand("Gradient check", "g: numerical vs analytic gradients (while "
-                            "paused)", self.action_gradient_check)
-        yield SystemCommand("Step-through view", "w: one window per timestep; n steps (while "
-                            "paused)", lambda: self.action_view("stepthrough"))
-        yield SystemCommand("Loss chart", "l: axes, wall time, log scale, smoothing, CSV "
-                            "export", lambda: self.action_view("chart"))
-        yield SystemCommand("Save a checkpoint now", "ctrl+s", self.action_save)
-        yield SystemCommand("Resume from a checkpoint", "o: pick from this corpus's "
-                            "checkpoints", self.action_resume_picker)
-
-
-def _also(note: Callable[[Path], None], previous: Callable[[Path], None] | None
-          ) -> Callable[[Path], None]:
-    """A recorder's on_saved hook that also tells the monitor (in the trainer thread)."""
-    def on_saved(path: Path) -> None:
-        note(path)
-        if previous is not None:
-            previous(path)
-
-    return on_saved
 
 
 def run_app(trainer: Trainer, iters: int | None = None,
@@ -581,4 +368,4 @@ def run_app(trainer: Trainer, iters: int | None = None,
         app.session.control.stop()
     if result is not None:
         return result
-    return app.return_code or EXIT_OK
+    return app.return_code or Exit.OK

@@ -36,6 +36,8 @@ from pathlib import Path
 from engine import Config, Control, Trainer, load_corpus, run
 from engine.bench import SHARED_CORPUS, default_corpus
 
+from .waiting import until
+
 SETTLE = 0.3  # seconds after switching before a slice is counted
 
 
@@ -48,14 +50,6 @@ class Pair:
     @property
     def ratio(self) -> float:
         return self.app / self.headless
-
-
-async def until(predicate, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError("the app did not get there in time")
-        await asyncio.sleep(0.005)
 
 
 def measure(corpus, config: Config, pairs: int, seconds: float, hz: float,

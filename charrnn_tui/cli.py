@@ -42,7 +42,7 @@ from . import __version__
 from .exit_status import Exit
 from .output import PROG, Output, say
 from .paths import Paths, user_paths
-from .session import RunRecorder
+from .run_files import RunRecorder
 from .settings import LIMITS, Settings, load_settings
 
 # the signals that end a run the way q does: at a step boundary, with a final save

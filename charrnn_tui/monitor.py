@@ -1,8 +1,9 @@
 """What the monitor draws: immutable snapshots of a run, built in the trainer thread.
 
-`engine.run` calls `Monitor.on_step` after every step (a few hundred nanoseconds: an EMA and a
-bounded append) and `Monitor.publish` from its `on_tick`. `publish` stores one frozen
-`Snapshot` in `Monitor.latest` and calls `notify` (the app posts itself a coalescing message);
+`engine.run` calls `Monitor.on_step` after every step (a few hundred nanoseconds: the
+original's smoothing and a bounded append) and `Monitor.publish` from its `on_tick`. `publish`
+stores one frozen `Snapshot` in `Monitor.latest` and calls `notify` (the app posts itself a
+coalescing message);
 the UI reads the newest snapshot and never sees an array the trainer is still mutating.
 Inspection views (hidden state, surprisal, step-through, the loss chart) ask for more by
 setting `Monitor.views`; only then does a snapshot carry the last window, the hidden state or
@@ -33,6 +34,7 @@ from engine import (
     TrainStats,
     WindowView,
 )
+from engine.units import smoothed
 
 TREND_SPAN = 1000  # iterations: the smoothed loss has a time constant of 1000 steps
 RATE_WINDOW = 0.5  # seconds of wall time per iterations/s measurement
@@ -90,6 +92,15 @@ class Snapshot:
     val_history: tuple[tuple[int, float], ...] = ()  # (iteration, validation bits/char)
 
 
+@dataclass(frozen=True)
+class Tick:
+    """What a trend is measured from: one point per published snapshot."""
+
+    iteration: int
+    loss_per_char: float
+    mem_norm: tuple[float, ...]
+
+
 class Monitor:
     """Turns a Trainer's progress into Snapshots; every method runs in the trainer thread."""
 
@@ -113,7 +124,7 @@ class Monitor:
         self._samples: deque[Sample] = deque(maxlen=samples)
         self._serial = 0
         self._version = 0
-        self._ticks: deque[tuple[int, float, tuple[float, ...]]] = deque(maxlen=256)
+        self._ticks: deque[Tick] = deque(maxlen=256)
         self._ended: State | None = None  # FINISHED, STOPPED or ERROR once run() returned
         self._message = ""
         self._diverged_at: int | None = None  # trainer.n when the last step diverged
@@ -126,8 +137,8 @@ class Monitor:
     # -- hooks for engine.run --------------------------------------------------------------
 
     def on_step(self, result: StepResult) -> None:
-        self._per_char = pc = (self._per_char * 0.999
-                               + result.loss / self.trainer.config.seq_length * 0.001)
+        self._per_char = pc = smoothed(self._per_char,
+                                       result.loss / self.trainer.config.seq_length)
         self._history.append(pc)
         self._times.append(self._clock() - self._t0)
         if result.sample is not None:
@@ -208,8 +219,8 @@ class Monitor:
         n = st.iteration
         state = self._state(n)
         pc = self._per_char
-        if not self._ticks or self._ticks[-1][0] != n:
-            self._ticks.append((n, pc, st.mem_norm))
+        if not self._ticks or self._ticks[-1].iteration != n:
+            self._ticks.append(Tick(n, pc, st.mem_norm))
         loss_trend, mem_trend = self._trends(n, pc, st.mem_norm)
         self._version += 1
         trainer = self.trainer
@@ -236,15 +247,15 @@ class Monitor:
     def _trends(self, n: int, pc: float, mem: tuple[float, ...]
                 ) -> tuple[float, tuple[float, ...]]:
         """Changes per 1000 iterations over about the last TREND_SPAN iterations."""
-        in_span = [t for t in self._ticks if t[0] >= n - TREND_SPAN]
+        in_span = [t for t in self._ticks if t.iteration >= n - TREND_SPAN]
         loss_trend = math.nan
-        if in_span and n - in_span[0][0] >= TREND_SPAN // 10:
-            loss_trend = (pc - in_span[0][1]) * 1000.0 / (n - in_span[0][0])
+        if in_span and n - (first := in_span[0]).iteration >= TREND_SPAN // 10:
+            loss_trend = (pc - first.loss_per_char) * 1000.0 / (n - first.iteration)
         # the memory starts at zero: measure its growth from the first tick after that
-        grown = [t for t in in_span if t[0] > 0]
-        if not grown or n - grown[0][0] < TREND_SPAN // 10:
+        grown = [t for t in in_span if t.iteration > 0]
+        if not grown or n - grown[0].iteration < TREND_SPAN // 10:
             return loss_trend, tuple(math.nan for _ in mem)
-        old_n, _, old_mem = grown[0]
+        old_n, old_mem = grown[0].iteration, grown[0].mem_norm
         per_k = 1000.0 / (n - old_n)
         return loss_trend, tuple((m / m0 - 1.0) * per_k if m0 > 0 else math.nan
                                  for m, m0 in zip(mem, old_mem))

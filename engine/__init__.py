@@ -14,14 +14,24 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 from .config import Config, ConfigError  # noqa: E402
 from .data import Corpus, CorpusError, corpus_from_text, load_corpus  # noqa: E402
-from .gradcheck import gradient_check  # noqa: E402
+from .gradcheck import GradCheckResult, TrainerCheck, check_trainer, gradient_check  # noqa: E402
 from .history import LossHistory  # noqa: E402
 from .loop import Control, Outcome, run  # noqa: E402
 from .model import PARAM_NAMES, RNN, FlatParams  # noqa: E402
-from .trainer import EXACT_WARMUP, Diverged, StepResult, Trainer, TrainStats, WindowView, check_fits  # noqa: E402
+from .trainer import (  # noqa: E402
+    EXACT_WARMUP,
+    Diverged,
+    LastWindow,
+    StepResult,
+    Trainer,
+    TrainStats,
+    WindowView,
+    check_fits,
+)
 
 __all__ = [
-    "PARAM_NAMES", "RNN", "Config", "ConfigError", "Control", "Corpus", "CorpusError", "Diverged",
-    "FlatParams", "LossHistory", "Outcome", "StepResult", "TrainStats", "Trainer", "WindowView",
-    "EXACT_WARMUP", "check_fits", "corpus_from_text", "gradient_check", "load_corpus", "run",
+    "EXACT_WARMUP", "PARAM_NAMES", "RNN", "Config", "ConfigError", "Control", "Corpus",
+    "CorpusError", "Diverged", "FlatParams", "GradCheckResult", "LastWindow", "LossHistory",
+    "Outcome", "StepResult", "TrainStats", "Trainer", "TrainerCheck", "WindowView",
+    "check_fits", "check_trainer", "corpus_from_text", "gradient_check", "load_corpus", "run",
 ]

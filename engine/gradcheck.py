@@ -1,12 +1,23 @@
-"""Numerical against analytic gradients of one window, with clipping off (float64)."""
+"""Numerical against analytic gradients of one window, with clipping off (float64).
+
+`gradient_check` checks any model on any window; `check_trainer` checks a trainer's model on
+the window its last step read, from the hidden state that window started from (what the app's
+gradient-check view shows).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .model import PARAM_NAMES, RNN, FlatParams
+
+if TYPE_CHECKING:
+    from .trainer import Trainer
+
+ENTRIES = 20  # random entries checked per parameter matrix by check_trainer
 
 
 @dataclass(frozen=True)
@@ -75,3 +86,39 @@ def gradient_check(model: RNN, inputs, targets, hprev, exact: bool = False,
             name, max((e[0] for e in entries), default=0.0), len(entries),
             max((e[1] for e in entries), default=0.0), tuple(entries)))
     return results
+
+
+@dataclass(frozen=True)
+class TrainerCheck:
+    """The gradient check of a trainer's model, and which window and hidden state it used."""
+
+    iteration: int  # iterations the trainer had completed
+    source: str  # e.g. "the window of iteration 4, from the hidden state it started from"
+    results: tuple[GradCheckResult, ...]
+
+
+def check_trainer(trainer: Trainer, entries_per_param: int = ENTRIES) -> TrainerCheck:
+    """Gradient-check the trainer's weights between steps (they are perturbed and restored, so
+    never while a step runs) on a model sharing them, with clipping off.
+
+    The window is the last step's (`Trainer.last_window`: its inputs, targets and the copy of
+    the hidden state it started from), or the next one if no step of the current window length
+    has run yet.
+    """
+    model = trainer.model.sharing_params()
+    last = trainer.last_window
+    T = trainer.config.seq_length
+    if last is not None and len(last.inputs) == T:
+        inputs, targets, hprev = last.inputs, last.targets, last.h_start
+        source = (f"the window of iteration {last.iteration}, from the hidden state it "
+                  "started from")
+        iteration = last.iteration
+    else:
+        p, inputs, targets, reset = trainer.next_window()
+        hprev = np.zeros_like(trainer.hprev) if reset else trainer.hprev.copy()
+        source = (f"the next window (position {p}), from "
+                  f"{'h = 0' if reset else 'the current hidden state'}")
+        iteration = trainer.n
+    results = gradient_check(model, inputs, targets, hprev, exact=trainer.exact_at(iteration),
+                             entries_per_param=entries_per_param)
+    return TrainerCheck(trainer.n, source, tuple(results))

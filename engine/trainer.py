@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -78,6 +79,20 @@ class WindowView:
     clipped: tuple[int, ...]  # entries of each parameter's gradient at the clip bound
 
 
+class LastWindow(NamedTuple):
+    """What the last step read and where it started: kept for the views and the gradient check.
+
+    `h_start` is a copy of the hidden state the window started from (H floats per step: cheap);
+    the window's outputs (probabilities, losses, hidden states) stay in the model's workspace,
+    see `Trainer.window_view`. A NamedTuple, not a dataclass: it is built on every step.
+    """
+
+    iteration: int  # the step that ran this window
+    inputs: np.ndarray  # (T,) indices: a view of the training data, never written
+    targets: np.ndarray
+    h_start: np.ndarray  # (H,) hprev before the step
+
+
 def fresh_seed() -> int:
     """A seed from OS entropy, recorded so that an unseeded run can be repeated."""
     return int(np.random.SeedSequence().entropy % (2**32))
@@ -114,7 +129,7 @@ class Trainer:
         self._split(config)
         self._evaluator = self.model.sharing_params()
         self.val_history: list[tuple[int, float]] = []
-        self._last_window: tuple[int, np.ndarray, np.ndarray] | None = None
+        self.last_window: LastWindow | None = None  # None until the first step
         self._rollback: tuple[int, np.ndarray, np.ndarray, np.ndarray] | None = None
         self.keep_rollback()
 
@@ -133,6 +148,7 @@ class Trainer:
         if cfg.sample_every and self.n % cfg.sample_every == 0:
             sample = self._sample_text(self.hprev, int(inputs[0]), cfg.sample_length, self.rng)
         exact = self.exact_at(self.n)
+        h_start = self.hprev.copy()
         loss = self.model.loss_and_grads(inputs, targets, self.hprev, self.grads,
                                          exact=exact, clip=cfg.clip)
         if exact and not cfg.exact and not math.isfinite(loss):
@@ -155,7 +171,7 @@ class Trainer:
         self.p += T
         self.n += 1
         self.chars_seen += T
-        self._last_window = (self.n - 1, inputs, targets)
+        self.last_window = LastWindow(self.n - 1, inputs, targets, h_start)
         if self.n % ROLLBACK_EVERY == 0:
             self.keep_rollback()
         val_bits = None
@@ -210,10 +226,17 @@ class Trainer:
         return bits(total / scored)
 
     def window_view(self) -> WindowView | None:
-        """Copies of the last window's per-position losses, probabilities and hidden states."""
-        if self._last_window is None:
+        """Copies of the last window's per-position losses, probabilities and hidden states.
+
+        They are read from the trainer's model workspace, which holds the last training window
+        because nothing else runs forward on that model between steps: `evaluate` uses its own
+        model sharing the weights, `engine.gradcheck.check_trainer` a `sharing_params()` model,
+        and sampling keeps its own vectors (tests/test_model.py checks all three). Copying the
+        probabilities (T x V) on every step instead would slow `step`; this copies on demand.
+        """
+        if self.last_window is None:
             return None
-        n, inputs, targets = self._last_window
+        n, inputs, targets, _ = self.last_window
         ws = self.model.workspace(len(inputs))
         ps = ws.ps.copy()
         losses = ws.losses.copy()  # -log p(target) per position, as forward computed it
@@ -332,5 +355,5 @@ def _norm(v: np.ndarray) -> float:
     return math.sqrt(float(np.dot(v, v)))
 
 
-__all__ = ["EXACT_WARMUP", "PARAM_NAMES", "Diverged", "StepResult", "TrainStats", "Trainer",
-           "check_fits"]
+__all__ = ["EXACT_WARMUP", "PARAM_NAMES", "Diverged", "LastWindow", "StepResult", "TrainStats",
+           "Trainer", "WindowView", "check_fits"]

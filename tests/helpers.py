@@ -1,12 +1,12 @@
-"""Small shared test helpers: corpora written here and the path to the shared benchmark corpus."""
+"""Small shared test helpers: corpora written here, the shared benchmark corpus, `until`."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 from pathlib import Path
 
 import pytest
+
+from charrnn_tui.waiting import until
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_CORPUS = REPO.parent / "shared" / "corpora" / "tinyshakespeare.txt"
@@ -26,10 +26,4 @@ def shared_text(chars: int | None = None) -> str:
     return text if chars is None else text[:chars]
 
 
-async def until(predicate, timeout: float = 10.0) -> None:
-    """Wait for a condition the trainer thread brings about (never a fixed sleep)."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.005)
+__all__ = ["REPO", "SHARED_CORPUS", "WRAPPING_TEXT", "bundled", "shared_text", "until"]

@@ -1,9 +1,9 @@
 """The live monitor driven through Textual's pilot: keys, controls, states and the worker.
 
-Apps are built by `make_app` with a fixed seed and a small model. While the trainer runs,
-keys go in with `app.simulate_key` (as the terminal delivers them) and tests wait for a
-condition: `pilot.press` and `pilot.pause` wait for the process to go idle, which a training
-thread never lets happen. While paused, `pilot.press` is fine.
+Apps are built by `app_factory.make_app` with a fixed seed and a small model. While the
+trainer runs, keys go in with `app.simulate_key` (as the terminal delivers them) and tests
+wait for a condition: `pilot.press` and `pilot.pause` wait for the process to go idle, which a
+training thread never lets happen. While paused, `pilot.press` is fine.
 """
 
 from __future__ import annotations
@@ -14,48 +14,19 @@ import time
 
 import numpy as np
 import pytest
+from textual.command import CommandList, CommandPalette
 from textual.widgets import Input, Static
 
-from charrnn_tui.app import CharRNNApp, SnapshotReady, run_app
+from charrnn_tui.app import CharRNNApp, run_app
+from charrnn_tui.commands import palette_entries
+from charrnn_tui.messages import SnapshotReady
 from charrnn_tui.monitor import Monitor, Sample, State
-from charrnn_tui.widgets.loss_curve import bar_rows, fit
+from charrnn_tui.widgets.loss_sparkline import bar_rows, fit
 from charrnn_tui.widgets.status_line import StatusLine
 from engine import Config, Control, LossHistory, Trainer, corpus_from_text
 
+from .app_factory import TEXT, make_app, make_trainer, paused_at, shown, state_tuple
 from .helpers import until
-
-TEXT = "the cat [sat] on the mat; a bat [b]bit[/b] the cat.\nthe end [1].\n" * 6
-
-
-def make_trainer(text: str = TEXT, **config) -> Trainer:
-    cfg = dict(seed=3, hidden_size=16, seq_length=10, sample_every=50, sample_length=40)
-    cfg.update(config)
-    return Trainer(corpus_from_text(text, "tiny.txt"), Config(**cfg))
-
-
-def make_app(text: str = TEXT, *, iters: int | None = None, paused: bool = False,
-             recorder=None, **config) -> CharRNNApp:
-    return CharRNNApp(make_trainer(text, **config), iters=iters, paused=paused,
-                      recorder=recorder)
-
-
-def shown(app: CharRNNApp) -> State | None:
-    """The state of the newest snapshot (the trainer thread publishes it)."""
-    snap = app.session.monitor.latest
-    return None if snap is None else snap.state
-
-
-async def paused_at(app: CharRNNApp, n: int) -> None:
-    """Step the paused app n iterations; wait until the trainer and its snapshot are there."""
-    app.session.control.step(n)
-    await until(lambda: app.trainer.n == n and app.session.monitor.latest.stats.iteration == n
-                and shown(app) is State.PAUSED)
-
-
-def state_tuple(trainer: Trainer) -> tuple[bytes, ...]:
-    return (trainer.model.params.flat.tobytes(), trainer.optimizer.mem.flat.tobytes(),
-            trainer.hprev.tobytes())
-
 
 # -- running, pausing, stepping ------------------------------------------------------------
 
@@ -70,7 +41,7 @@ async def test_pause_stops_the_iteration_count_and_resume_continues_it():
         frozen = trainer.n
         await asyncio.sleep(0.2)
         assert trainer.n == frozen
-        assert app.state is State.PAUSED and "paused" in app.status.plain
+        assert app.state is State.PAUSED and "paused" in app.main_screen.status.plain
         app.simulate_key("space")
         await until(lambda: trainer.n > frozen + 30)
         await until(lambda: shown(app) is State.RUNNING)
@@ -87,7 +58,8 @@ async def test_n_advances_exactly_one_iteration_while_paused():
             await until(lambda n=expected: app.session.monitor.latest.stats.iteration == n)
         await asyncio.sleep(0.1)
         assert trainer.n == 3
-        await until(lambda: "iter 3" in app.status.plain)  # the screen's next frame (4 Hz)
+        # the screen's next frame (4 Hz)
+        await until(lambda: "iter 3" in app.main_screen.status.plain)
 
 
 async def test_n_does_nothing_while_running():
@@ -107,13 +79,13 @@ async def test_sample_now_while_paused_adds_a_sample_and_disturbs_nothing():
         before = state_tuple(trainer)
         rng = trainer.rng.get_state()[1].copy()
         await pilot.press("s")
-        await until(lambda: app.samples.last_serial == 1)
+        await until(lambda: app.main_screen.samples.last_serial == 1)
         sample = app.session.monitor.latest.samples[-1]
         assert sample.on_demand and sample.iteration == 7
         assert state_tuple(trainer) == before  # weights, Adagrad memory, hidden: bit-identical
         assert np.array_equal(trainer.rng.get_state()[1], rng)  # the training stream too
         assert trainer.n == 7
-        assert any("iter 7 · sample now" in line for line in app.samples.lines)
+        assert any("iter 7 · sample now" in line for line in app.main_screen.samples.lines)
 
 
 async def test_sample_now_while_running_shows_within_100_ms():
@@ -124,7 +96,7 @@ async def test_sample_now_while_running_shows_within_100_ms():
         for serial in range(1, 6):
             t0 = time.perf_counter()
             app.simulate_key("s")
-            await until(lambda n=serial: app.samples.last_serial == n)
+            await until(lambda n=serial: app.main_screen.samples.last_serial == n)
             delays.append(time.perf_counter() - t0)
         assert sorted(delays)[2] < 0.1  # the median: one slow press is the machine, not us
 
@@ -140,7 +112,7 @@ async def test_r_zeroes_the_hidden_state_and_keeps_the_weights():
         await until(lambda: not trainer.hprev.any())
         assert np.array_equal(trainer.model.params.flat, weights)
         assert trainer.n == 5
-        assert any("hidden state reset" in line for line in app.samples.lines)
+        assert any("hidden state reset" in line for line in app.main_screen.samples.lines)
 
 
 # -- settings --------------------------------------------------------------------------------
@@ -203,7 +175,7 @@ async def test_typing_in_a_control_does_not_trigger_the_keys():
         box.focus()
         await pilot.press("s", "p", "n", "r", "q")
         assert box.value == "spnrq"
-        assert app.samples.last_serial == 0 and app.trainer.n == 0
+        assert app.main_screen.samples.last_serial == 0 and app.trainer.n == 0
         assert app.is_running and shown(app) is State.PAUSED
         await pilot.press("escape")  # leaves the input; the text goes back to the value
         assert app.focused is None and box.value == "1"
@@ -250,7 +222,7 @@ async def test_an_iteration_budget_finishes_and_the_app_stays_usable():
         await until(lambda: shown(app) is State.FINISHED)
         assert app.trainer.n == 120
         await until(lambda: app.state is State.FINISHED)  # the screen's next frame shows it
-        assert "finished" in app.status.plain
+        assert "finished" in app.main_screen.status.plain
         assert app.check_action("pause", ()) is None
         await pilot.press("s")  # the worker still answers commands
         await until(lambda: any(s.on_demand for s in app.session.monitor.latest.samples))
@@ -265,8 +237,8 @@ async def test_divergence_pauses_with_an_explanation():
         message = app.session.monitor.latest.message
         assert "lower the learning rate" in message
         await until(lambda: app.state is State.DIVERGED)
-        assert "diverged" in app.status.plain
-        assert any("diverged at iter" in line for line in app.samples.lines)
+        assert "diverged" in app.main_screen.status.plain
+        assert any("diverged at iter" in line for line in app.main_screen.samples.lines)
         assert np.isfinite(app.trainer.model.params.flat).all()  # rolled back
         assert app.check_action("resume", ()) is True
 
@@ -279,10 +251,10 @@ class Exploding(Trainer):
 
 
 async def test_an_exception_in_the_trainer_shows_an_error_state():
-    app = CharRNNApp(Exploding(corpus_from_text(TEXT), Config(seed=1, hidden_size=8)))
+    app = make_app(trainer=Exploding(corpus_from_text(TEXT), Config(seed=1, hidden_size=8)))
     async with app.run_test() as pilot:
         await until(lambda: app.state is State.ERROR)
-        assert "RuntimeError: boom" in app.status.plain
+        assert "RuntimeError: boom" in app.main_screen.status.plain
         assert app.is_running
         await pilot.press("q")
     assert app.return_value == 1
@@ -329,7 +301,7 @@ async def test_reinitialise_after_confirming(choice):
         await until(lambda: shown(app) is State.PAUSED)
         new = app.trainer
         assert old.n == 10  # the old worker stopped
-        assert any("re-initialised" in line for line in app.samples.lines)
+        assert any("re-initialised" in line for line in app.main_screen.samples.lines)
         if choice == "s":  # the same seed retraces the same run from the same weights
             assert new.config.seed == old.config.seed
             fresh = make_trainer()
@@ -358,7 +330,7 @@ async def test_small_and_large_terminals_do_not_crash(size):
         await until(lambda: app.trainer.n > 60)
         for key in ("s", "p", "n", "r", "plus", "minus", "t", "T", "p"):
             app.simulate_key(key)
-        await until(lambda: app.samples.last_serial >= 1)
+        await until(lambda: app.main_screen.samples.last_serial >= 1)
         await asyncio.sleep(0.3)
         assert app.is_running
 
@@ -370,11 +342,11 @@ async def test_samples_are_shown_literally_and_headed_by_their_iteration():
     app = make_app(paused=True, sample_every=1)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("n")
-        await until(lambda: app.samples.last_serial == 1)
-        assert any("── iter 0 · sample · T 1 ─" in line for line in app.samples.lines)
+        await until(lambda: app.main_screen.samples.last_serial == 1)
+        assert any("── iter 0 · sample · T 1 ─" in line for line in app.main_screen.samples.lines)
         markup = "[b]not bold[/b] [red]x\tand [link=y]z\x1b[0m"
-        app.samples.add((Sample(2, 9, markup, True, 0.5, False),))
-        lines = app.samples.lines
+        app.main_screen.samples.add((Sample(2, 9, markup, True, 0.5, False),))
+        lines = app.main_screen.samples.lines
         assert lines[-2].startswith("── iter 9 · sample now · T 0.5 ─")
         assert lines[-1] == "[b]not bold[/b] [red]x  and [link=y]z\ufffd[0m"  # tab expanded
 
@@ -422,15 +394,23 @@ async def test_status_line_shows_plain_iteration_digits():
     async with app.run_test(size=(120, 40)):
         await until(lambda: shown(app) is State.FINISHED, timeout=20)
         await until(lambda: "iter 1234 " in app.query_one(StatusLine).plain)
-        assert "epoch" in app.status.plain and "chars" in app.status.plain
+        assert "epoch" in app.main_screen.status.plain and "chars" in app.main_screen.status.plain
 
 
 async def test_command_palette_lists_the_training_actions():
-    app = make_app(paused=True)
-    async with app.run_test():
-        titles = {c.title for c in app.get_system_commands(app.screen)}
+    titles = {title for title, _, _ in palette_entries()}
     assert {"Pause / resume training", "Sample now", "One training step", "Reset hidden state",
             "Re-initialise the model"} <= titles
+    app = make_app(paused=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("ctrl+p")
+        await until(lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"sample now")
+        await until(lambda: app.screen.query_one(CommandList).option_count > 0)
+        first = app.screen.query_one(CommandList).get_option_at_index(0)
+        assert "Sample now" in str(first.prompt)
+        await pilot.press("enter")
+        await until(lambda: app.main_screen.samples.last_serial == 1)  # the same as `s`
 
 
 class FakeRecorder:
@@ -457,7 +437,7 @@ async def test_the_run_recorder_is_driven_from_the_trainer_thread():
         assert recorder.finished == [(50, True)]
         assert app.session.monitor.latest.saved_at == 30
         recorder.report("disk full")  # goes to a notification, not to stderr
-        await until(lambda: bool(app._notifications))
+        await until(lambda: "disk full" in app.notified)
 
 
 def test_run_app_returns_an_exit_code(monkeypatch):

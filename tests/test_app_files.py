@@ -9,12 +9,13 @@ import threading
 import numpy as np
 
 from charrnn_tui.app import CharRNNApp
+from charrnn_tui.dialogs.resume_dialog import ResumeDialog
 from charrnn_tui.monitor import State
-from charrnn_tui.session import RunRecorder
-from charrnn_tui.widgets.resume_dialog import ResumeDialog
+from charrnn_tui.run_files import RunRecorder
 from engine.checkpoint import CheckpointStore, load_checkpoint
 
-from .test_app import make_trainer, paused_at, shown, until
+from .app_factory import make_app, make_trainer, paused_at, shown
+from .helpers import until
 
 
 def _app(tmp_path, paused=True, **kwargs):
@@ -24,8 +25,8 @@ def _app(tmp_path, paused=True, **kwargs):
         return RunRecorder(store, save_every=0, log=None, log_every=100)
 
     trainer = make_trainer(**kwargs)
-    return CharRNNApp(trainer, paused=paused, recorder=factory(trainer),
-                      recorder_factory=factory, store=store), store
+    return make_app(trainer=trainer, paused=paused, recorder=factory(trainer),
+                    recorder_factory=factory, store=store), store
 
 
 async def test_ctrl_s_saves_now_and_the_status_line_says_where(tmp_path):
@@ -35,17 +36,17 @@ async def test_ctrl_s_saves_now_and_the_status_line_says_where(tmp_path):
         await pilot.press("ctrl+s")
         await until(lambda: store.paths())
         assert store.paths() == [store.path_for(12)]
-        await until(lambda: "saved 12" in app.status.plain)
-        assert store.path_for(12).name in app.status.plain
+        await until(lambda: "saved 12" in app.main_screen.status.plain)
+        assert store.path_for(12).name in app.main_screen.status.plain
         resumed = load_checkpoint(store.paths()[0], app.trainer.corpus)
         assert np.array_equal(resumed.model.params.flat, app.trainer.model.params.flat)
 
 
 async def test_ctrl_s_without_saving_says_so(tmp_path):
-    app = CharRNNApp(make_trainer(), paused=True)
+    app = make_app(paused=True)
     async with app.run_test() as pilot:
         await pilot.press("ctrl+s")
-        await until(lambda: any("saving is off" in n.message for n in app._notifications))
+        await until(lambda: any("saving is off" in text for text in app.notified))
 
 
 async def test_the_resume_picker_lists_checkpoints_and_resumes_the_chosen_one(tmp_path):
@@ -123,7 +124,7 @@ async def test_a_thousand_random_key_presses_leave_one_consistent_trainer(tmp_pa
         app.screen.set_focus(None)
         for _ in range(40):  # late keys may still swap the model: judge the current one
             if app.config.learning_rate > 1:  # the storm may have doubled it into divergence
-                app._apply("learning_rate", 0.1)
+                app.main_screen.apply_setting("learning_rate", 0.1)
             app.session.control.resume()
             trainer, start = app.trainer, app.trainer.n
             await asyncio.sleep(0.25)

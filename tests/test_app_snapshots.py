@@ -7,45 +7,23 @@ happened, and the rate shows as "—": nothing on screen depends on the clock.
 
 from __future__ import annotations
 
-from charrnn_tui.app import CharRNNApp
-from engine import Config, Trainer, corpus_from_text
-
+from .app_factory import make_snapshot_app, paused_at
 from .helpers import until
-from .test_app import paused_at
-
-VERSE = """THE LANTERN AT THE FORD
-
-The river keeps the lantern low,
-the ferryman is late;
-the reeds lean over, row on row,
-and [none] will mind the gate.
-
-O slow the water, slow the oar,
-the heron knows the way;
-we carried salt along the shore
-and sang until the day.
-"""
-
-
-def make_app(paused: bool = True) -> CharRNNApp:
-    config = Config(seed=7, hidden_size=32, seq_length=16, sample_every=0, sample_length=160)
-    return CharRNNApp(Trainer(corpus_from_text(VERSE * 3, "lantern.txt"), config),
-                      paused=paused)
 
 
 def test_main_screen_after_400_steps(snap_compare):
-    app = make_app(paused=True)
+    app = make_snapshot_app()
 
     async def run_before(pilot) -> None:
         await paused_at(app, 400)
         await pilot.press("s")  # one sample from its own stream: the same every time
-        await until(lambda: app.samples.last_serial == 1)
+        await until(lambda: app.main_screen.samples.last_serial == 1)
 
     assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
 
 
 def test_paused_at_80x24_with_a_rejected_edit(snap_compare):
-    app = make_app(paused=True)
+    app = make_snapshot_app()
 
     async def run_before(pilot) -> None:
         await paused_at(app, 60)
@@ -58,7 +36,7 @@ def test_paused_at_80x24_with_a_rejected_edit(snap_compare):
 
 
 def test_reinitialise_asks_first(snap_compare):
-    app = make_app(paused=True)
+    app = make_snapshot_app()
 
     async def run_before(pilot) -> None:
         await paused_at(app, 5)

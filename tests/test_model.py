@@ -13,6 +13,7 @@ from engine import (
     Diverged,
     FlatParams,
     Trainer,
+    check_trainer,
     corpus_from_text,
     gradient_check,
 )
@@ -212,3 +213,34 @@ def test_adagrad_update_is_the_originals(exact):
         update = np.abs(lr * grads.flat / np.sqrt(expected_mem + 1e-8))
         off = np.abs(expected_params - params.flat)  # divide-then-scale rounds differently
         assert (off <= 4 * np.finfo(np.float64).eps * (update + np.abs(expected_params))).all()
+
+
+def test_the_last_window_survives_evaluation_gradient_checks_and_samples():
+    """window_view reads the trainer model's workspace: only a training step may write it."""
+    trainer = _trained(steps=30, val_fraction=0.3, eval_every=1)
+    before = trainer.window_view()
+    h_start = trainer.last_window.h_start.copy()
+    trainer.evaluate()
+    check = check_trainer(trainer)
+    trainer.sample(length=50)
+    trainer.sample(length=20, prime="the ")
+    after = trainer.window_view()
+    assert after.iteration == before.iteration == 29
+    for a, b in ((after.probs, before.probs), (after.losses, before.losses),
+                 (after.hidden, before.hidden)):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(trainer.last_window.h_start, h_start)
+    assert "window of iteration 29" in check.source and check.iteration == 30
+    assert all(r.passed(1e-6) for r in check.results)
+
+
+def test_the_last_window_records_the_hidden_state_it_started_from():
+    trainer = _trained(steps=12)
+    while trainer.next_window()[3]:  # a window that carries h over (no wrap to h = 0)
+        trainer.step()
+    n, before = trainer.n, trainer.hprev.copy()
+    trainer.step()
+    last = trainer.last_window
+    assert last.iteration == n
+    np.testing.assert_array_equal(last.h_start, before)
+    assert not np.array_equal(trainer.hprev, before)  # the step moved on; the record did not

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from charrnn_tui.paths import user_paths
-from charrnn_tui.session import RunRecorder
+from charrnn_tui.run_files import RunRecorder
 from charrnn_tui.settings import Settings, load_settings
 from engine import Config, Trainer, corpus_from_text
 from engine.checkpoint import CheckpointStore, load_checkpoint

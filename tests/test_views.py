@@ -1,7 +1,7 @@
 """The inspection views, opened by their keys, checked against the engine's own numbers.
 
-Apps come from `make_app` (fixed seed, small model) and are stepped while paused to a fixed
-iteration, so what a view shows is deterministic; one test opens views while training.
+Apps come from `app_factory.make_app` (fixed seed, small model) and are stepped while paused
+to a fixed iteration, so what a view shows is deterministic; one test opens views while training.
 """
 
 from __future__ import annotations
@@ -13,13 +13,14 @@ import numpy as np
 from textual.widgets import Input
 
 from charrnn_tui.monitor import SERIES, WINDOW
-from charrnn_tui.widgets.gradcheck_view import GradCheckView
-from charrnn_tui.widgets.hidden_view import HiddenView, grid_shape, saturated_share
-from charrnn_tui.widgets.loss_chart import LossChart, smooth
-from charrnn_tui.widgets.stepthrough_view import StepThroughView
-from charrnn_tui.widgets.surprisal_view import SurprisalView, tempered
+from charrnn_tui.views.gradcheck_view import GradCheckView
+from charrnn_tui.views.hidden_view import HiddenView, grid_shape, saturated_share
+from charrnn_tui.views.loss_chart_view import LossChartView, smooth
+from charrnn_tui.views.stepthrough_view import StepThroughView
+from charrnn_tui.views.surprisal_view import SurprisalView, tempered
 
-from .test_app import make_app, paused_at, until
+from .app_factory import make_app, paused_at
+from .helpers import until
 
 
 async def test_hidden_view_shows_the_saturated_share_of_the_trainers_hidden_state():
@@ -108,7 +109,7 @@ async def test_val_fraction_edit_applies_and_a_bad_value_is_rejected():
     app = make_app(paused=True)
     async with app.run_test(size=(120, 40)) as pilot:
         await paused_at(app, 3)
-        assert "val off" in app.loss._text.plain  # the hint on how to turn it on
+        assert "val off" in app.main_screen.loss.plain  # the hint on how to turn it on
         box = app.query_one("#ctl-val_fraction", Input)
         for text in ("0.2", "0.9"):
             box.focus()
@@ -126,11 +127,11 @@ async def test_loss_chart_exports_the_monitors_history():
         await paused_at(app, 80)
         await pilot.press("l")
         view = app.screen
-        assert isinstance(view, LossChart)
+        assert isinstance(view, LossChartView)
         await until(lambda: app.session.monitor.views == {SERIES}
                     and app.session.monitor.latest.history_times)
-        await until(lambda: view._snap is not None and view._snap.history_times)
-        snap = view._snap
+        await until(lambda: view.snapshot is not None and view.snapshot.history_times)
+        snap = view.snapshot
         await pilot.press("L", "x", "right_square_bracket", "e")
         assert view.log_y and view.wall_time and view.smoothing == 1
         path = view.exported
@@ -157,16 +158,17 @@ async def test_views_work_while_training_and_pause_only_keys_are_dimmed():
         assert app.check_action("gradient_check", ()) is None
         assert app.check_action("view", ("stepthrough",)) is None
         assert app.check_action("view", ("hidden",)) is True
-        for key, kind in (("u", SurprisalView), ("h", HiddenView), ("l", LossChart)):
+        for key, kind in (("u", SurprisalView), ("h", HiddenView), ("l", LossChartView)):
             app.simulate_key(key)
             await until(lambda kind=kind: isinstance(app.screen, kind))
         view = app.screen
-        await until(lambda: view._snap is not None)
-        seen = view._snap.stats.iteration
-        await until(lambda: view._snap.stats.iteration > seen + 20)  # it keeps drawing
+        await until(lambda: view.snapshot is not None)
+        seen = view.snapshot.stats.iteration
+        await until(lambda: view.snapshot.stats.iteration > seen + 20)  # it keeps drawing
         app.simulate_key("escape")
-        await until(lambda: not isinstance(app.screen, LossChart))
+        await until(lambda: not isinstance(app.screen, LossChartView))
         await until(lambda: app.session.monitor.views == frozenset())
         n = trainer.n
         await until(lambda: trainer.n > n + 20
-                    and f"iter {app.session.monitor.latest.stats.iteration}" in app.status.plain)
+                    and f"iter {app.session.monitor.latest.stats.iteration}"
+                    in app.main_screen.status.plain)

@@ -6,13 +6,13 @@ import pytest
 
 from charrnn_tui.monitor import SERIES, WINDOW
 
-from .test_app import paused_at
-from .test_app_snapshots import make_app, until
+from .app_factory import make_snapshot_app, paused_at
+from .helpers import until
 
 
 @pytest.mark.parametrize("key", ["h", "u", "g", "w", "l"])
 def test_view(snap_compare, key):
-    app = make_app(paused=True)
+    app = make_snapshot_app()
 
     async def run_before(pilot) -> None:
         await paused_at(app, 300)
@@ -24,7 +24,7 @@ def test_view(snap_compare, key):
         def drawn() -> bool:  # the snapshot carrying what the view needs is on screen
             latest = monitor.latest
             needs = app.screen.NEEDS
-            return (monitor.views == needs and app._shown_version == latest.version
+            return (monitor.views == needs and app.shown_version == latest.version
                     and (latest.window is not None or WINDOW not in needs)
                     and (latest.history_times or SERIES not in needs))
 

@@ -41,6 +41,15 @@ def percent(v: float, signed: bool = False) -> str:
 class AdagradPane(TextLines):
     """A fixed-width table: a header, one row per parameter, the clipped share, a legend."""
 
+    DEFAULT_CSS = """
+    AdagradPane {
+        border: round $primary 50%;
+        border-title-color: $text-primary;
+        border-title-style: bold;
+        padding: 0 1;
+    }
+    """
+
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.border_title = "Adagrad"

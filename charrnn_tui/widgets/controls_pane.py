@@ -37,6 +37,26 @@ def shown(config: Config, field: str) -> str:
 class ControlsPane(Vertical):
     """Labelled inputs and a line saying what happened to the last edit."""
 
+    DEFAULT_CSS = """
+    ControlsPane {
+        border: round $primary 50%;
+        border-title-color: $text-primary;
+        border-title-style: bold;
+        padding: 0 1;
+    }
+    #controls-grid {
+        grid-size: 2;
+        grid-columns: 14 1fr;
+        grid-rows: 1;
+        grid-gutter: 0 1;
+        height: 6;
+    }
+    #controls-message {
+        margin-top: 1;
+        height: auto;
+    }
+    """
+
     @dataclass
     class Edited(Message):
         """The user entered a parsable value; the app decides whether it is valid."""

@@ -11,12 +11,13 @@ import math
 from textual.app import ComposeResult
 from textual.containers import Vertical
 
+from engine.units import bits
+
 from ..monitor import Snapshot
-from .loss_curve import LossCurve
+from .loss_sparkline import LossSparkline
 from .status_line import compact_count
 from .text_lines import TextLines, line
 
-LN2 = math.log(2.0)
 FLAT = 0.005  # bits/char per 1000 iterations: below this the trend reads as flat
 
 
@@ -24,12 +25,12 @@ def trend_text(per_k_nats: float) -> tuple[str, str]:
     """An arrow and a number for the change of the per-char loss per 1000 iterations."""
     if math.isnan(per_k_nats):
         return "· trend after 100 iterations", "dim"
-    bits = per_k_nats / LN2
-    if abs(bits) < FLAT:
-        return f"≈ flat ({bits:+.3f} bits/char per 1k it)", "warn"
-    if bits < 0:
-        return f"▼ {-bits:.3f} bits/char per 1k it", "good"
-    return f"▲ {bits:.3f} bits/char per 1k it", "bad"
+    per_k_bits = bits(per_k_nats)
+    if abs(per_k_bits) < FLAT:
+        return f"≈ flat ({per_k_bits:+.3f} bits/char per 1k it)", "warn"
+    if per_k_bits < 0:
+        return f"▼ {-per_k_bits:.3f} bits/char per 1k it", "good"
+    return f"▲ {per_k_bits:.3f} bits/char per 1k it", "bad"
 
 
 def val_text(snap: Snapshot) -> tuple[tuple[str, str], ...]:
@@ -44,12 +45,34 @@ def val_text(snap: Snapshot) -> tuple[tuple[str, str], ...]:
 class LossPane(Vertical):
     """The loss curve over a few lines of numbers; each redrawn only when it changed."""
 
+    DEFAULT_CSS = """
+    LossPane {
+        border: round $primary 50%;
+        border-title-color: $text-primary;
+        border-title-style: bold;
+        padding: 0 1;
+    }
+    #loss-curve {
+        height: 1fr;
+        min-height: 1;
+        color: $primary;
+    }
+    #loss-text {
+        height: 4;
+    }
+    """
+
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.border_title = "Loss"
-        self._curve = LossCurve(id="loss-curve")
+        self._curve = LossSparkline(id="loss-curve")
         self._text = TextLines(id="loss-text")
         self._shown_points: tuple[int, int] = (-1, -1)
+
+    @property
+    def plain(self) -> str:
+        """The numbers under the curve as on screen, without styles."""
+        return self._text.plain
 
     def compose(self) -> ComposeResult:
         yield self._curve
@@ -66,14 +89,14 @@ class LossPane(Vertical):
         trend, trend_style = trend_text(snap.loss_trend)
         curve = line("")
         if points:
-            curve = line((f"{points[0] / LN2:.2f}→{points[-1] / LN2:.2f}", "bold"),
+            curve = line((f"{bits(points[0]):.2f}→{bits(points[-1]):.2f}", "bold"),
                          (f" bits/char, {compact_count(len(points) * snap.history_stride)} it",
                           "dim"))
         self._text.set_lines([
             curve,
             # per window tracks seq_length edits, unlike the engine's smooth_loss
             line((f"{pc * T:.2f}", "bold"), f" nats per {T}-char window"),
-            line((f"{pc:.3f}", "bold"), " nats = ", (f"{pc / LN2:.3f}", "bold"), " bits/char",
+            line((f"{pc:.3f}", "bold"), " nats = ", (f"{bits(pc):.3f}", "bold"), " bits/char",
                  *val_text(snap)),
             line((trend, trend_style)),
         ])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 from rich.segment import Segment
@@ -89,7 +90,29 @@ def short(v: float) -> str:
 class LossPlot(Widget):
     """Axes, tick labels and up to two series; `plot` redraws, `render_line` only reads."""
 
-    COMPONENT_CLASSES = {"loss-plot--train", "loss-plot--val", "loss-plot--axis"}
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"loss-plot--train", "loss-plot--val",
+                                             "loss-plot--axis"}
+    """
+    A series' `style` names its class:
+
+    | Class | Description |
+    | :- | :- |
+    | `loss-plot--train` | The training loss line. |
+    | `loss-plot--val` | The validation loss line (drawn over the training line). |
+    | `loss-plot--axis` | Axes, ticks and their labels. |
+    """
+
+    DEFAULT_CSS = """
+    LossPlot > .loss-plot--train {
+        color: $primary;
+    }
+    LossPlot > .loss-plot--val {
+        color: $warning;
+    }
+    LossPlot > .loss-plot--axis {
+        color: $text-muted;
+    }
+    """
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)

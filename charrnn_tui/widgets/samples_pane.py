@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
+from typing import ClassVar
 
 from rich.cells import chop_cells
 from rich.segment import Segment
@@ -28,7 +29,26 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # shown as U+FFFD, neve
 class SamplesPane(ScrollView, can_focus=True):
     """Writes each Sample once, in order, under a rule naming its iteration."""
 
-    COMPONENT_CLASSES = {"samples-pane--rule"}
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"samples-pane--rule"}
+    """
+    | Class | Description |
+    | :- | :- |
+    | `samples-pane--rule` | The rule over each sample (its iteration) and event notes. |
+    """
+
+    DEFAULT_CSS = """
+    SamplesPane {
+        border: round $primary 50%;
+        border-title-color: $text-primary;
+        border-title-style: bold;
+        padding: 0 1;
+        scrollbar-size-vertical: 1;
+    }
+    SamplesPane > .samples-pane--rule {
+        color: $text-primary;
+        text-style: bold;
+    }
+    """
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -48,7 +68,7 @@ class SamplesPane(ScrollView, can_focus=True):
 
     @property
     def lines(self) -> list[str]:
-        """The wrapped lines held, oldest first (for tests)."""
+        """The wrapped lines the pane holds, oldest first: what scrolling shows."""
         return [text for text, _ in self._lines]
 
     # -- writing ---------------------------------------------------------------------------

@@ -94,6 +94,7 @@ class SegmentRows(Widget):
 
     @property
     def plain(self) -> str:
+        """The characters on screen, one line per row, without styles."""
         return "\n".join("".join(s.text for s in row) for row in self._rows)
 
     def set_rows(self, rows: list[list[Segment]]) -> None:

@@ -38,6 +38,14 @@ def compact_count(n: int) -> str:
 class StatusLine(TextLines):
     """`iter N │ R it/s │ C chars │ epoch E · P% │ ● state │ corpus (or why it stopped)`."""
 
+    DEFAULT_CSS = """
+    StatusLine {
+        height: 1;
+        padding: 0 1;
+        background: $panel;
+    }
+    """
+
     def show(self, snap: Snapshot, state: State | None = None) -> None:
         """Draw `snap`; `state` overrides its state (a key press shows before the next tick)."""
         st = snap.stats

@@ -9,6 +9,7 @@ once (until the CSS or theme changes), and nothing is redrawn unless a line chan
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
@@ -28,7 +29,43 @@ def line(*parts: str | tuple[str, str]) -> Line:
 class TextLines(Widget):
     """Shows `lines`; style keys map to the component classes `text-lines--<key>`."""
 
-    COMPONENT_CLASSES = {f"text-lines--{key}" for key in STYLE_KEYS}
+    COMPONENT_CLASSES: ClassVar[set[str]] = {f"text-lines--{key}" for key in STYLE_KEYS}
+    """
+    The style key of a part of a line picks one of these (key "" is the widget's own style):
+
+    | Class | Description |
+    | :- | :- |
+    | `text-lines--bold` | Numbers and headings. |
+    | `text-lines--dim` | Units, hints and legends. |
+    | `text-lines--good` | A pass, a falling loss, the running state. |
+    | `text-lines--warn` | Something to watch: clipping, saturation, the paused state. |
+    | `text-lines--bad` | A failure, a rising loss, divergence. |
+    | `text-lines--accent` | A selection or a highlighted value. |
+    """
+
+    DEFAULT_CSS = """
+    TextLines > .text-lines--bold {
+        text-style: bold;
+    }
+    TextLines > .text-lines--dim {
+        color: $text-muted;
+    }
+    TextLines > .text-lines--good {
+        color: $text-success;
+        text-style: bold;
+    }
+    TextLines > .text-lines--warn {
+        color: $text-warning;
+    }
+    TextLines > .text-lines--bad {
+        color: $text-error;
+        text-style: bold;
+    }
+    TextLines > .text-lines--accent {
+        color: $text-primary;
+        text-style: bold;
+    }
+    """
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -37,7 +74,7 @@ class TextLines(Widget):
 
     @property
     def plain(self) -> str:
-        """The text shown, without styles (for tests)."""
+        """The text on screen, without styles."""
         return "\n".join("".join(text for text, _ in ln) for ln in self._lines)
 
     def set_lines(self, lines: Sequence[Line]) -> None:

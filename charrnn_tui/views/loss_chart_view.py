@@ -4,7 +4,7 @@ x is iterations or wall time (`x`), y is bits per character, linear or log (`L`)
 change a centred moving average over the history points; `e` writes the history to a CSV
 file in the log directory (or the working directory if that cannot be made).
 
-The chart is drawn here (`loss_plot.py`), not with plotext: the runtime dependencies are
+The chart is drawn here (`widgets/loss_plot.py`), not with plotext: the runtime dependencies are
 numpy, textual, rich and platformdirs only, and for a 500-point series at 100x30 plotext 5.3's
 `build()` alone took ~14 ms of CPU per frame against ~0.7 ms for `chart_rows` (measured).
 """
@@ -13,20 +13,22 @@ from __future__ import annotations
 
 import csv
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from textual.app import ComposeResult
 from textual.binding import Binding
 
+from engine.units import LN2, bits
+
 from ..monitor import SERIES, Snapshot
 from ..paths import user_paths
-from .loss_plot import LossPlot, Series
-from .status_line import compact_count
-from .text_lines import TextLines, line
+from ..widgets.loss_plot import LossPlot, Series
+from ..widgets.status_line import compact_count
+from ..widgets.text_lines import TextLines, line
 from .view_screen import ViewScreen
 
-LN2 = math.log(2.0)
 SMOOTHING = (1, 3, 9, 27, 81)  # moving-average widths, in history points
 
 
@@ -52,8 +54,18 @@ def duration(seconds: float) -> str:
     return f"{s // 3600}h{s % 3600 // 60:02d}"
 
 
-def history_rows(snap: Snapshot) -> list[tuple[str, int, float, float]]:
-    """(series, iteration, wall seconds, nats/char) for every point of the chart.
+@dataclass(frozen=True)
+class HistoryRow:
+    """One point of the chart, and one row of its CSV export."""
+
+    series: str  # "train" or "val"
+    iteration: int
+    wall_seconds: float  # since the monitor started (nan: not known)
+    nats_per_char: float
+
+
+def history_rows(snap: Snapshot) -> list[HistoryRow]:
+    """A HistoryRow for every point of the chart.
 
     A training point k covers `history_stride` iterations; its iteration is where that bucket
     ends (iterations completed), its time the mean wall time of its steps. Validation points
@@ -65,21 +77,28 @@ def history_rows(snap: Snapshot) -> list[tuple[str, int, float, float]]:
     times = snap.history_times
     for k, v in enumerate(snap.loss_history):
         t = times[k] if k < len(times) else math.nan
-        train.append(("train", min(start + (k + 1) * stride, n), t, v))
-    its = np.array([r[1] for r in train], dtype=float)
-    ts = np.array([r[2] for r in train], dtype=float)
+        train.append(HistoryRow("train", min(start + (k + 1) * stride, n), t, v))
+    its = np.array([r.iteration for r in train], dtype=float)
+    ts = np.array([r.wall_seconds for r in train], dtype=float)
     val = []
-    for it, bits in snap.val_history:
+    for it, val_bits in snap.val_history:
         t = float(np.interp(it + 1, its, ts)) if its.size else math.nan
-        val.append(("val", it + 1, t, bits * LN2))
+        val.append(HistoryRow("val", it + 1, t, val_bits * LN2))
     return train + val
 
 
-class LossChart(ViewScreen):
+class LossChartView(ViewScreen):
     """The chart, a line of settings and a hint; the keys change how the history is drawn."""
 
+    DEFAULT_CSS = """
+    #loss-plot {
+        height: 1fr;
+        min-height: 8;
+        padding: 0 1;
+    }
+    """
+
     NAME = "chart"
-    KEY = "l"
     NEEDS = frozenset({SERIES})
     BINDINGS = [
         Binding("x", "toggle_x", "x: it/time", id="chart-x"),
@@ -91,13 +110,13 @@ class LossChart(ViewScreen):
         Binding("e", "export", "Export CSV", id="chart-export"),
     ]
 
-    def __init__(self, **kwargs) -> None:
-        super().__init__(**kwargs)
+    def __init__(self, vocab: str = "", **kwargs) -> None:
+        super().__init__(vocab, **kwargs)
         self.wall_time = False
         self.log_y = False
         self.smoothing = 0  # index into SMOOTHING
-        self._snap: Snapshot | None = None
         self._drawn: tuple | None = None
+        self.exported: Path | None = None  # the last CSV written (e)
 
     def body(self) -> ComposeResult:
         self.head = TextLines(classes="view-text")
@@ -119,11 +138,10 @@ class LossChart(ViewScreen):
 
     def _redraw(self) -> None:
         self._drawn = None
-        if self._snap is not None:
-            self.show(self._snap)
+        if self.snapshot is not None:
+            self.show(self.snapshot)
 
     def show(self, snap: Snapshot) -> None:
-        self._snap = snap
         key = (len(snap.loss_history), snap.history_stride, len(snap.val_history),
                snap.stats.iteration)
         settings = (self.wall_time, self.log_y, self.smoothing)
@@ -131,25 +149,29 @@ class LossChart(ViewScreen):
             return
         self._drawn = (key, settings)
         rows = history_rows(snap)
-        train = [r for r in rows if r[0] == "train"]
-        val = [r for r in rows if r[0] == "val"]
-        x = 2 if self.wall_time else 1
+        train = [r for r in rows if r.series == "train"]
+        val = [r for r in rows if r.series == "val"]
         width = SMOOTHING[self.smoothing]
-        series = [Series(np.array([r[x] for r in train], dtype=float),
-                         smooth(np.array([r[3] for r in train]) / LN2, width), "train")]
+
+        def xs(points: list[HistoryRow]) -> np.ndarray:
+            return np.array([r.wall_seconds if self.wall_time else r.iteration for r in points],
+                            dtype=float)
+
+        series = [Series(xs(train), smooth(bits(np.array([r.nats_per_char for r in train])),
+                                           width), "train")]
         if val:
-            series.append(Series(np.array([r[x] for r in val], dtype=float),
-                                 np.array([r[3] for r in val]) / LN2, "val"))
+            series.append(Series(xs(val), bits(np.array([r.nats_per_char for r in val])),
+                                 "val"))
         self.plot.plot(series, self.log_y,
                        duration if self.wall_time else (lambda v: compact_count(int(v))))
         if snap.config.val_fraction:
-            last = f"{val[-1][3] / LN2:.3f}" if val else "— (first at iter 1)"
+            last = f"{bits(val[-1].nats_per_char):.3f}" if val else "— (first at iter 1)"
             val_text = line(("━ validation", "warn"), f" every {snap.config.eval_every} it, "
                             f"last {last} bits/char")
         else:
             val_text = line(("validation off: set 'val fraction' in Controls or run with "
                              "--val-fraction F", "dim"))
-        last_train = f"{train[-1][3] / LN2:.3f}" if train else "—"
+        last_train = f"{bits(train[-1].nats_per_char):.3f}" if train else "—"
         self.head.set_lines([
             line(("loss, bits/char", "bold"), " vs ",
                  ("wall time" if self.wall_time else "iterations", "bold"),
@@ -160,7 +182,7 @@ class LossChart(ViewScreen):
         ])
 
     def action_export(self) -> None:
-        snap = self._snap
+        snap = self.snapshot
         if snap is None:
             return
         name = f"loss-{_safe(snap.corpus_name)}-{snap.stats.iteration}.csv"
@@ -178,16 +200,17 @@ class LossChart(ViewScreen):
         self.notify(f"cannot write the CSV: {error}", title="Export failed", severity="error")
 
 
-def write_csv(path: Path, rows: list[tuple[str, int, float, float]]) -> None:
+def write_csv(path: Path, rows: list[HistoryRow]) -> None:
     with path.open("w", newline="", encoding="utf-8") as f:
         out = csv.writer(f)
         out.writerow(["series", "iteration", "wall_seconds", "nats_per_char", "bits_per_char"])
-        for series, it, t, nats in rows:
-            out.writerow([series, it, repr(t), repr(nats), repr(nats / LN2)])
+        for r in rows:
+            out.writerow([r.series, r.iteration, repr(r.wall_seconds), repr(r.nats_per_char),
+                          repr(bits(r.nats_per_char))])
 
 
 def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "._-" else "_" for c in name)[:60] or "corpus"
 
 
-__all__ = ["LossChart", "history_rows", "smooth", "write_csv"]
+__all__ = ["HistoryRow", "LossChartView", "history_rows", "smooth", "write_csv"]

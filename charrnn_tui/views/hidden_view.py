@@ -17,8 +17,8 @@ from rich.segment import Segment
 from textual.app import ComposeResult
 
 from ..monitor import WINDOW, Snapshot, State
-from .segment_rows import SegmentRows, cells, printable
-from .text_lines import TextLines, line
+from ..widgets.segment_rows import SegmentRows, cells, printable
+from ..widgets.text_lines import TextLines, line
 from .view_screen import ViewScreen
 
 SATURATED = 0.99
@@ -42,13 +42,11 @@ class HiddenView(ViewScreen):
     """Heatmap of hprev, its saturated share, and the last window's states over time."""
 
     NAME = "hidden"
-    KEY = "h"
     NEEDS = frozenset({WINDOW})
 
     def __init__(self, vocab: str, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.vocab = vocab
-        self.saturated: float | None = None  # the share shown (for tests)
+        super().__init__(vocab, **kwargs)
+        self.saturated: float | None = None  # the saturated share on screen
         self._strip_drawn = -math.inf
 
     def body(self) -> ComposeResult:

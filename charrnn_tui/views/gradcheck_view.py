@@ -1,7 +1,7 @@
 """The gradient-check view (`g`, while paused): numerical against analytic gradients.
 
-Runs `engine.gradient_check` in the trainer thread (it perturbs the weights and restores them,
-so it must not race a step) on a model sharing the trainer's weights, over the last training
+The app runs `engine.check_trainer` in the trainer thread (it perturbs the weights and restores
+them, so it must not race a step): a model sharing the trainer's weights, over the last training
 window from the hidden state that window started from, with clipping off. Per parameter
 matrix: entries compared, the largest relative error |num - ana| / (|num| + |ana|), pass/fail
 at 1e-6. `g` runs it again (while paused).
@@ -9,66 +9,28 @@ at 1e-6. `g` runs it again (while paused).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import numpy as np
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.message import Message
 
-from engine import Trainer, gradient_check
-from engine.gradcheck import GradCheckResult
+from engine.gradcheck import ENTRIES, GradCheckResult
 
+from ..messages import GradCheckDone
 from ..monitor import Snapshot
-from .text_lines import TextLines, line
+from ..widgets.text_lines import TextLines, line
 from .view_screen import ViewScreen
 
 TOLERANCE = 1e-6
-ENTRIES = 20
-
-
-@dataclass
-class GradCheckDone(Message):
-    """Posted from the trainer thread with the results."""
-
-    iteration: int
-    source: str  # which window and hidden state were used
-    results: tuple[GradCheckResult, ...]
-
-
-def check_trainer(trainer: Trainer) -> tuple[str, list[GradCheckResult]]:
-    """Gradient-check the trainer's model (trainer thread only); says which window it used."""
-    model = trainer.model.sharing_params()
-    view = trainer.window_view()
-    T = trainer.config.seq_length
-    if view is not None and len(view.inputs) == T:
-        inputs, targets = np.array(view.inputs), np.array(view.targets)
-        # the hidden state that window started from: hs[0] of the model's workspace
-        hprev = trainer.model.workspace(T).hs[0].copy()
-        source = (f"the window of iteration {view.iteration}, from the hidden state it "
-                  "started from")
-        iteration = view.iteration
-    else:
-        p, inputs, targets, reset = trainer.next_window()
-        hprev = np.zeros_like(trainer.hprev) if reset else trainer.hprev.copy()
-        source = (f"the next window (position {p}), from "
-                  f"{'h = 0' if reset else 'the current hidden state'}")
-        iteration = trainer.n
-    results = gradient_check(model, inputs, targets, hprev, exact=trainer.exact_at(iteration),
-                             entries_per_param=ENTRIES)
-    return source, results
 
 
 class GradCheckView(ViewScreen):
     """A table of per-parameter relative errors; reruns on `g` while paused."""
 
     NAME = "gradcheck"
-    KEY = "g"
     BINDINGS = [Binding("g", "app.gradient_check", "Re-check", id="gradcheck-again")]
 
-    def __init__(self, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.results: tuple[GradCheckResult, ...] = ()  # the results shown (for tests)
+    def __init__(self, vocab: str = "", **kwargs) -> None:
+        super().__init__(vocab, **kwargs)
+        self.results: tuple[GradCheckResult, ...] = ()  # the results on screen (empty: checking)
 
     def body(self) -> ComposeResult:
         self.head = TextLines(classes="view-text")

@@ -13,8 +13,8 @@ from textual.app import ComposeResult
 from engine import PARAM_NAMES
 
 from ..monitor import WINDOW, Snapshot
-from .segment_rows import printable
-from .text_lines import TextLines, line
+from ..widgets.segment_rows import printable
+from ..widgets.text_lines import TextLines, line
 from .view_screen import ViewScreen
 
 ROW = "{:>3}  {:^5}  {:^6}  {:>9}  {:>6}   {}"
@@ -24,13 +24,11 @@ class StepThroughView(ViewScreen):
     """One row per timestep of the last window; the clip counts of its gradient."""
 
     NAME = "stepthrough"
-    KEY = "w"
     NEEDS = frozenset({WINDOW})
 
     def __init__(self, vocab: str, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.vocab = vocab
-        self.inputs: tuple[int, ...] = ()  # the window shown (for tests)
+        super().__init__(vocab, **kwargs)
+        self.inputs: tuple[int, ...] = ()  # the inputs of the window on screen
 
     def body(self) -> ComposeResult:
         self.head = TextLines(classes="view-text")

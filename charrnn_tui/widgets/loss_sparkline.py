@@ -45,7 +45,7 @@ def bar_rows(values: Sequence[float], height: int) -> list[str]:
     return rows
 
 
-class LossCurve(Widget):
+class LossSparkline(Widget):
     """Draws `points` (any length) across its full width."""
 
     def __init__(self, **kwargs) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from pathlib import Path
 
@@ -14,17 +13,47 @@ from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
 from engine.checkpoint import CheckpointInfo
+from engine.units import bits
 
 
 def describe(info: CheckpointInfo) -> str:
-    bits = info.smooth_loss / info.seq_length / math.log(2)
+    per_char = bits(info.smooth_loss / info.seq_length)
     when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(info.saved_at))
-    return (f"iter {info.iteration:>9}   loss {info.smooth_loss:9.4f} ({bits:.3f} bits/char)"
+    return (f"iter {info.iteration:>9}   loss {info.smooth_loss:9.4f} ({per_char:.3f} bits/char)"
             f"   {when}")
 
 
 class ResumeDialog(ModalScreen[Path | None]):
     """Dismisses with the chosen checkpoint's path, or None."""
+
+    DEFAULT_CSS = """
+    ResumeDialog {
+        align: center middle;
+    }
+    #resume-box {
+        width: 90;
+        max-width: 100%;
+        height: auto;
+        max-height: 90%;
+        border: thick $primary;
+        background: $surface;
+        padding: 1 2;
+    }
+    #resume-title {
+        text-style: bold;
+    }
+    #resume-dir, #resume-help {
+        color: $text-muted;
+    }
+    #resume-list {
+        height: auto;
+        max-height: 16;
+        margin: 1 0;
+    }
+    #resume-empty {
+        margin: 1 0;
+    }
+    """
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 

@@ -15,9 +15,11 @@ from rich.segment import Segment
 from textual.app import ComposeResult
 from textual.binding import Binding
 
+from engine.units import bits
+
 from ..monitor import WINDOW, Snapshot
-from .segment_rows import SegmentRows, heat, printable
-from .text_lines import TextLines, line
+from ..widgets.segment_rows import SegmentRows, heat, printable
+from ..widgets.text_lines import TextLines, line
 from .view_screen import ViewScreen
 
 TOP_K = 8
@@ -45,7 +47,6 @@ class SurprisalView(ViewScreen):
     """The window coloured by loss, a table of per-position losses, and top-k for one."""
 
     NAME = "surprisal"
-    KEY = "u"
     NEEDS = frozenset({WINDOW})
     BINDINGS = [
         Binding("left", "move(-1)", "◀ pos", id="position-left"),
@@ -53,11 +54,9 @@ class SurprisalView(ViewScreen):
     ]
 
     def __init__(self, vocab: str, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.vocab = vocab
+        super().__init__(vocab, **kwargs)
         self.selected = -1  # position in the window; -1 follows the last one
-        self.losses: tuple[float, ...] = ()  # the losses shown (for tests)
-        self._snap: Snapshot | None = None
+        self.losses: tuple[float, ...] = ()  # the window's losses on screen
 
     def body(self) -> ComposeResult:
         self.head = TextLines(classes="view-text")
@@ -70,7 +69,7 @@ class SurprisalView(ViewScreen):
         yield self.detail
 
     def action_move(self, delta: int) -> None:
-        snap = self._snap
+        snap = self.snapshot
         if snap is None or snap.window is None:
             return
         T = len(snap.window.inputs)
@@ -80,7 +79,6 @@ class SurprisalView(ViewScreen):
         self.show(snap)
 
     def show(self, snap: Snapshot) -> None:
-        self._snap = snap
         win = snap.window
         if win is None:
             self.head.set_lines([line(("no window yet: train or step (n) once", "dim"))])
@@ -96,7 +94,7 @@ class SurprisalView(ViewScreen):
             line((f"window of iter {win.iteration}", "bold"),
                  ": each target coloured by its loss −log p (green sure → red surprised; "
                  f"red = ln V = {worst:.2f} nats)"),
-            line("mean ", (f"{mean:.3f}", "bold"), " nats = ", (f"{mean / math.log(2):.3f}",
+            line("mean ", (f"{mean:.3f}", "bold"), " nats = ", (f"{bits(mean):.3f}",
                                                                 "bold"),
                  " bits/char   ", ("←/→ select a position", "dim")),
         ])

@@ -14,6 +14,33 @@ SAME, NEW = "same", "new"
 class ReinitDialog(ModalScreen[str | None]):
     """Dismisses with "same", "new" or None."""
 
+    DEFAULT_CSS = """
+    ReinitDialog {
+        align: center middle;
+    }
+    #reinit-box {
+        width: 64;
+        height: auto;
+        border: thick $warning;
+        background: $surface;
+        padding: 1 2;
+    }
+    #reinit-title {
+        text-style: bold;
+    }
+    #reinit-text {
+        width: 100%;
+        margin: 1 0;
+    }
+    #reinit-buttons {
+        height: auto;
+        align-horizontal: center;
+    }
+    #reinit-buttons Button {
+        margin: 0 1;
+    }
+    """
+
     BINDINGS = [
         Binding("s", "choose('same')", "Same seed"),
         Binding("n", "choose('new')", "New seed"),

@@ -1,0 +1,1 @@
+"""Modal dialogs: the re-initialise confirmation and the resume picker."""

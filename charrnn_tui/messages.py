@@ -1,0 +1,44 @@
+"""The messages the trainer thread posts to the app: small `@dataclass` messages.
+
+`SnapshotReady` coalesces (a newer one replaces a queued one), so a busy UI skips frames
+instead of falling behind; the others are posted once per event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.message import Message
+
+from engine import GradCheckResult
+
+
+@dataclass
+class SnapshotReady(Message):
+    """A new `Monitor.latest`. `urgent`: it shows a command's effect or a change of state, so
+    every pane is drawn."""
+
+    urgent: bool
+
+    def can_replace(self, message: Message) -> bool:
+        # Textual asks a queued message whether the next one may take its place: yes,
+        # unless that would lose an urgent frame
+        return isinstance(message, SnapshotReady) and (message.urgent or not self.urgent)
+
+
+@dataclass
+class Notice(Message):
+    """Something to tell the user, posted from any thread (a failed command, a failed save)."""
+
+    text: str
+    title: str = ""
+    severity: str = "warning"
+
+
+@dataclass
+class GradCheckDone(Message):
+    """The gradient check finished (`engine.check_trainer`, run in the trainer thread)."""
+
+    iteration: int
+    source: str  # which window and hidden state were used
+    results: tuple[GradCheckResult, ...]
