@@ -98,8 +98,9 @@ class MainScreen(Screen):
     # -- edits -----------------------------------------------------------------------------
 
     def on_controls_pane_edited(self, event: ControlsPane.Edited) -> None:
-        if self.apply_setting(event.field, event.value):
-            self.set_focus(None)  # back to the keys
+        # the focus stays in the field, applied or not: a user who is typing keeps typing
+        # (keys like - or q would otherwise steer the run); Esc or Tab leaves it
+        self.apply_setting(event.field, event.value)
 
     def apply_setting(self, field: str, value: int | float) -> bool:
         """Validate one change against the whole Config; have the app apply it between steps,
@@ -110,7 +111,7 @@ class MainScreen(Screen):
             config = app.config.with_changes(**{field: value})
             check_fits(app.trainer.corpus, config)
         except (ConfigError, CorpusError) as exc:
-            pane.report(False, str(exc))
+            pane.report(False, str(exc), field)
             return False
         app.set_config(config)
         pane.set_config(config)

@@ -138,7 +138,10 @@ async def test_a_control_edit_changes_the_hyperparameter_between_steps():
         await submit(pilot, app, "learning_rate", "0.05")
         await until(lambda: trainer.config.learning_rate == 0.05)
         assert "✓" in controls_message(app)
-        assert app.focused is None  # back to the keys
+        box = app.query_one("#ctl-learning_rate", Input)
+        assert app.focused is box  # the user may still be typing: keys must not steer now
+        await pilot.press("-", "q")
+        assert app.is_running and app.config.learning_rate == 0.05
         await submit(pilot, app, "seq_length", "12")
         await until(lambda: trainer.config.seq_length == 12)
         await submit(pilot, app, "sample_every", "0")
@@ -162,6 +165,9 @@ async def test_a_bad_control_value_is_rejected_with_a_message(field, text, reaso
         await submit(pilot, app, field, text)
         await pilot.pause()
         assert reason in controls_message(app) and "✗" in controls_message(app)
+        box = app.query_one(f"#ctl-{field}", Input)
+        assert app.focused is box and box.has_class("-invalid")  # readable while still typing
+        assert reason in str(box.tooltip)
         app.session.control.step(2)  # commands run before steps: any edit would be in by now
         await until(lambda: trainer.n == 2)
         assert trainer.config == before

@@ -86,10 +86,18 @@ class ControlsPane(Vertical):
                 if not box.has_focus:
                     box.value = shown(config, field)
 
-    def report(self, ok: bool, text: str) -> None:
+    def report(self, ok: bool, text: str, field: str | None = None) -> None:
+        """Say what happened to an edit; a rejected field is marked until it is edited."""
         mark, style = ("✓ ", "$text-success") if ok else ("✗ ", "$text-error")
         for message in self.query("#controls-message").results(Static):
             message.update(Content.assemble((mark, style), (text, style)))
+        for box in self.query(Input).results(Input):
+            rejected = not ok and box.id == f"ctl-{field}"
+            box.set_class(rejected, "-invalid")
+            box.tooltip = text if rejected else None
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.input.remove_class("-invalid")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -99,7 +107,7 @@ class ControlsPane(Vertical):
         try:
             value = parse(text)
         except ValueError:
-            self.report(False, f"{label} must be {KIND[parse]}, got {text!r}")
+            self.report(False, f"{label} must be {KIND[parse]}, got {text!r}", field)
             return
         self.post_message(self.Edited(field, value))
 
