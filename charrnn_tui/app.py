@@ -10,7 +10,6 @@ view. Keys, footer, gating and palette come from one table, `actions.ACTIONS`.
 from __future__ import annotations
 
 import asyncio
-import signal
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from . import actions
 from .commands import TrainingCommands
 from .dialogs.reinit_dialog import SAME, ReinitDialog
 from .dialogs.resume_dialog import ResumeDialog
-from .exit_status import Exit
+from .exit_status import ENDING_SIGNALS, Exit
 from .main_screen import MainScreen
 from .messages import GradCheckDone, Notice, SnapshotReady
 from .monitor import Snapshot, State
@@ -63,7 +62,7 @@ class CharRNNApp(App[int]):
         """`recorder` saves and logs this run; `recorder_factory` makes one for a model that
         replaces it (R, or a resumed checkpoint); `store` is where the resume picker looks.
         `paused` starts the worker paused (tests, snapshots); `handle_signals` makes
-        SIGINT/SIGTERM quit cleanly (only for the real terminal, not under a test runner)."""
+        SIGINT, SIGTERM and SIGHUP quit as q does (only in a real terminal, not under tests)."""
         super().__init__()
         self.refresh_hz = refresh_hz
         self.handle_signals = handle_signals
@@ -85,7 +84,7 @@ class CharRNNApp(App[int]):
         self.session.monitor.publish(self.trainer)
         if self.handle_signals:
             loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
+            for sig in ENDING_SIGNALS:
                 loop.add_signal_handler(sig, self.action_quit)
         # the first frame is drawn before the trainer starts competing for the GIL
         self.call_after_refresh(self._start, self.session)
@@ -289,7 +288,7 @@ class CharRNNApp(App[int]):
     def action_leave_input(self) -> None:
         self.screen.set_focus(None)
 
-    def action_quit(self) -> None:  # also Ctrl+C, SIGINT and SIGTERM
+    def action_quit(self) -> None:  # also Ctrl+C and ENDING_SIGNALS
         self.session.control.stop()
         self.exit(self._exit_code)
 

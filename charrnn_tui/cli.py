@@ -39,15 +39,11 @@ from engine.files import describe_os_error
 from engine.runlog import MetricsLog
 
 from . import __version__
-from .exit_status import Exit
+from .exit_status import ENDING_SIGNALS, Exit
 from .output import PROG, Output, say
 from .paths import Paths, user_paths
 from .run_files import RunRecorder
 from .settings import LIMITS, Settings, load_settings
-
-# the signals that end a run the way q does: at a step boundary, with a final save
-ENDING_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
-                       if hasattr(signal, name))
 
 
 def default_corpus_path() -> Path:

@@ -1,8 +1,17 @@
-"""The process exit statuses of the command line and the app, in one place (`--help` lists them)."""
+"""How the process ends: its exit statuses (`--help` lists them) and the signals that end a run.
+
+The CLI and the app share both: each of ENDING_SIGNALS stops training at the next step
+boundary and saves the final checkpoint, as `q` does.
+"""
 
 from __future__ import annotations
 
+import signal
 from enum import IntEnum
+
+# Ctrl+C; `kill` and service managers; the terminal closing (SSH drop, tmux kill-session)
+ENDING_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
+                       if hasattr(signal, name))
 
 
 class Exit(IntEnum):
