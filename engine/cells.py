@@ -189,10 +189,15 @@ class LSTMCell(_Cell):
         ws.Fi, ws.Ff, ws.Fg, ws.Fo = (F4[:, :, k] for k in range(4))
         ws.forward_rows = tuple(zip(ws.hs[:-1], ws.a, ws.i, ws.f, ws.g, ws.o, ws.cs[:-1],
                                     ws.cs[1:], ws.tc, ws.hs[1:]))
-        dc3 = ws.dc[:, None, :]  # dc against the i, f, g blocks at once
+        ws.dc3 = ws.dc[:, None, :]  # dc against the i, f, g blocks at once
         ws.backward_rows = tuple(zip(ws.dh, ws.K, F4[:, :, :3], ws.Fo, da4[:, :, :3],
                                      da4[:, :, 3], ws.f, ws.da))[::-1]
-        ws.dc3 = dc3
+        # per-column scale (1/2 on i, f, o; 1 on g) and shift (1/2 on i, f, o; 0 on g), one row
+        # per stream: same-shape operands take numpy's fast unbuffered loop (2x a broadcast)
+        ws.gate_scale = np.full((B, 4 * H), 0.5, dt)
+        ws.gate_scale[:, 2 * H:3 * H] = 1.0
+        ws.gate_shift = np.full((B, 4 * H), 0.5, dt)
+        ws.gate_shift[:, 2 * H:3 * H] = 0.0
         return ws
 
     def forward(self, params: tuple[np.ndarray, ...], x: np.ndarray, state: np.ndarray,
@@ -202,15 +207,15 @@ class LSTMCell(_Cell):
         self._project(Wx, b, x, ws)
         ws.hs[0], ws.cs[0] = state[0], state[1]
         hw, ig, dot, add, multiply, tanh = ws.hw, ws.ig, np.dot, np.add, np.multiply, np.tanh
-        sigmoid_ifo, gate_shift = self._sigmoid_affine(ws)
+        gate_scale, gate_shift = ws.gate_scale, ws.gate_shift
         for h_prev, a, i, f, g, o, c_prev, c, tc, h in ws.forward_rows:
             dot(h_prev, Wh, hw)
             add(a, hw, a)
             # sigma on i, f, o and tanh on g in one tanh: a/2 on the sigmoid blocks, then
             # (1 + tanh)/2 there; the scale is exact (a power of two)
-            multiply(a, sigmoid_ifo, a)
+            multiply(a, gate_scale, a)
             tanh(a, a)
-            multiply(a, sigmoid_ifo, a)
+            multiply(a, gate_scale, a)
             add(a, gate_shift, a)
             multiply(f, c_prev, c)
             multiply(i, g, ig)
@@ -218,16 +223,6 @@ class LSTMCell(_Cell):
             tanh(c, tc)
             multiply(o, tc, h)
         state[0], state[1] = ws.hs[-1], ws.cs[-1]
-
-    def _sigmoid_affine(self, ws: _Work) -> tuple[np.ndarray, np.ndarray]:
-        """Per-column scale (1/2 on i, f, o; 1 on g) and shift (1/2 on i, f, o; 0 on g)."""
-        if not hasattr(ws, "gate_scale"):
-            H = self.hidden_size
-            ws.gate_scale = np.full(4 * H, 0.5, self.dtype)
-            ws.gate_scale[2 * H:3 * H] = 1.0
-            ws.gate_shift = np.full(4 * H, 0.5, self.dtype)
-            ws.gate_shift[2 * H:3 * H] = 0.0
-        return ws.gate_scale, ws.gate_shift
 
     def backward(self, params: tuple[np.ndarray, ...], grads: tuple[np.ndarray, ...],
                  x: np.ndarray, ws: _Work, dx: np.ndarray | None = None) -> None:
