@@ -108,6 +108,7 @@ class _Workspace:
         self.losses = np.empty(T * B, np.float64)
         self.row_starts = np.arange(T * B) * V  # flat index of (row, c) in a (T*B, V) array
         self.target_ix = np.empty(T * B, np.intp)
+        self.y_target = np.empty(T * B, dt)  # the shifted logit of each target
         self.dropped = net.spec.dropout > 0.0  # whether this workspace holds dropout buffers
         if self.dropped:
             self.keep = np.empty((L, T, B, H), bool)
@@ -290,7 +291,7 @@ class Network:
         np.divide(ps, ws.sums_col, ps)
         np.add(ws.row_starts, ws.targets.reshape(-1), ws.target_ix)
         np.log(ws.sums, out=ws.losses, dtype=np.float64)  # finite even if p underflows
-        ws.losses -= ys.reshape(-1).take(ws.target_ix)
+        ws.losses -= ys.reshape(-1).take(ws.target_ix, out=ws.y_target, mode="clip")
 
     @staticmethod
     def _window_loss(ws: _Workspace) -> float:
