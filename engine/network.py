@@ -44,7 +44,8 @@ class ModelSpec:
             raise ModelSpecError(f"cell must be one of {', '.join(CELLS)} (got {self.cell!r})")
         for name, top in (("hidden_size", MAX_HIDDEN), ("layers", MAX_LAYERS)):
             value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= top:
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) \
+                    or not 1 <= value <= top:
                 raise ModelSpecError(f"{name} must be an integer from 1 to {top} (got {value!r})")
         p = self.dropout
         if (not isinstance(p, (int, float)) or isinstance(p, bool) or not math.isfinite(p)
@@ -254,6 +255,8 @@ class Network:
     def _forward(self, inputs, targets, state: np.ndarray, train: bool,
                  rng: np.random.RandomState | None, cache: dict) -> _Workspace:
         """Run the layers and, if targets are given, the output layer and the loss."""
+        if np.ndim(inputs) != 2:
+            raise ValueError("inputs must be a (T, B) array of character indices")
         T, B = np.shape(inputs)
         ws = self._workspace(cache, T, B)
         self._check_state(state, B)
@@ -267,7 +270,7 @@ class Network:
             cws = ws.cells[layer]
             cell.forward(self._layer(self.params, layer), x, state[layer], cws)
             x = cws.out
-            if drop:
+            if drop:  # RandomState has no out=: one (T, B, H) draw per layer and window
                 np.greater_equal(rng.random_sample(x.shape), P, out=ws.keep[layer])
                 np.multiply(ws.keep[layer], 1.0 / (1.0 - P), out=ws.mask[layer])
                 x = np.multiply(x, ws.mask[layer], out=ws.xs[layer])

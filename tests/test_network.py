@@ -482,3 +482,6 @@ def test_bad_windows_are_refused():
         net.loss_and_grads(inputs, targets, net.new_state(B + 1), grads)
     with pytest.raises(ValueError, match="shape"):
         net.loss_and_grads(inputs, targets[:-1], state, grads)
+    with pytest.raises(ValueError, match=r"\(T, B\)"):
+        net.loss_and_grads(inputs[:, 0], targets[:, 0], state, grads)
+    assert ModelSpec(hidden_size=np.int64(16)).hidden_size == 16  # numpy integers are fine
