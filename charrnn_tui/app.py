@@ -315,7 +315,10 @@ class CharRNNApp(App[int]):
         if self.store is None:
             self.notify("no checkpoint directory for this run", title="Resume")
             return
-        self.push_screen(ResumeDialog(self.store.infos(), self.store.directory), self._resume)
+        recorder = self.session.recorder
+        run = recorder.store.run if recorder is not None and recorder.store is not None else None
+        self.push_screen(ResumeDialog(self.store.infos(), self.store.directory, run),
+                         self._resume)
 
     def _reinit(self, choice: str | None) -> None:
         if choice is None:

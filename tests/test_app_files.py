@@ -64,7 +64,9 @@ async def test_the_resume_picker_lists_checkpoints_and_resumes_the_chosen_one(tm
         await until(lambda: isinstance(app.screen, ResumeDialog))
         listing = app.screen.query_one("#resume-list")
         assert listing.option_count == 2
-        assert "iter         9" in str(listing.get_option_at_index(0).prompt)
+        newest = str(listing.get_option_at_index(0).prompt)
+        assert "iter         9" in newest
+        assert f"run {store.run} (this run)" in newest and "seed 3" in newest  # whose it is
         await pilot.press("down", "enter")  # the older one: iteration 5
         await until(lambda: app.trainer is not old)
         trainer = app.trainer

@@ -18,6 +18,7 @@ from charrnn_tui.views.hidden_view import HiddenView, grid_shape, saturated_shar
 from charrnn_tui.views.loss_chart_view import LossChartView, smooth
 from charrnn_tui.views.stepthrough_view import StepThroughView
 from charrnn_tui.views.surprisal_view import SurprisalView, tempered
+from engine import check_trainer
 
 from .app_factory import make_app, paused_at
 from .helpers import until
@@ -80,6 +81,11 @@ async def test_gradient_check_view_passes_on_a_small_model():
         assert "all pass" in view.head.plain and "window of iteration 4" in view.head.plain
         assert view.table.plain.count("pass") == 5
         assert app.trainer.n == 5  # checking does not train
+        # the exact numbers are the engine's, computed here on the same machine
+        again = check_trainer(app.trainer)
+        assert again.results == view.results
+        for r in again.results:
+            assert f"{r.max_rel_error:.3e}" in view.table.plain
 
 
 async def test_step_through_shows_the_window_just_stepped():

@@ -16,11 +16,15 @@ from engine.checkpoint import CheckpointInfo
 from engine.units import bits
 
 
-def describe(info: CheckpointInfo) -> str:
+def describe(info: CheckpointInfo, current_run: str | None = None) -> str:
+    """Two lines: iteration, loss and date; then which run wrote it and its model."""
     per_char = bits(info.smooth_loss / info.seq_length)
     when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(info.saved_at))
+    run = f"run {info.run}" if info.run else "run unknown (an older version's file)"
+    if info.run and info.run == current_run:
+        run += " (this run)"
     return (f"iter {info.iteration:>9}   loss {info.smooth_loss:9.4f} ({per_char:.3f} bits/char)"
-            f"   {when}")
+            f"   {when}\n  {run} · seed {info.seed} · hidden {info.hidden_size}")
 
 
 class ResumeDialog(ModalScreen[Path | None]):
@@ -57,9 +61,11 @@ class ResumeDialog(ModalScreen[Path | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, infos: list[CheckpointInfo], directory: Path) -> None:
+    def __init__(self, infos: list[CheckpointInfo], directory: Path,
+                 current_run: str | None = None) -> None:
         super().__init__()
         self.infos = infos
+        self.current_run = current_run  # its files are marked "this run"
         self.directory = directory
 
     def compose(self) -> ComposeResult:
@@ -67,7 +73,7 @@ class ResumeDialog(ModalScreen[Path | None]):
             yield Label("Resume from a checkpoint (newest first)", id="resume-title")
             yield Label(str(self.directory), id="resume-dir", markup=False)
             if self.infos:
-                yield OptionList(*(Option(describe(i), id=str(i.path))
+                yield OptionList(*(Option(describe(i, self.current_run), id=str(i.path))
                                    for i in self.infos), id="resume-list")
             else:
                 yield Label("No checkpoints for this corpus yet (ctrl+s saves one).",

@@ -51,8 +51,8 @@ class GradCheckView(ViewScreen):
             line((f"gradient check at iter {message.iteration}", "bold"),
                  f": {message.source}; clipping off, central differences, "),
             line(f"up to {ENTRIES} random entries per parameter, pass below {TOLERANCE:g} "
-                 "relative or within the difference quotient's own noise:  ",
-                 ("all pass" if all_pass else "FAILED", "good" if all_pass else "bad")),
+                 "relative or within the difference quotient's own noise"),
+            line(("all pass" if all_pass else "FAILED", "good" if all_pass else "bad")),
             line(""),
             line(("{:<5}{:>9}{:>16}{:>14}   {}".format("", "checked", "max rel error",
                                                        "in noise", "result"), "bold")),
