@@ -17,12 +17,13 @@ from textual import work
 from textual.app import App
 from textual.worker import Worker, WorkerState
 
-from engine import Config, Outcome, Trainer, check_trainer
+from engine import Config, ConfigError, CorpusError, Outcome, Trainer, check_trainer
 from engine.checkpoint import CheckpointError, CheckpointStore, load_checkpoint
+from engine.presets import RUN_FIELDS, preset
 
 from . import actions
 from .commands import TrainingCommands
-from .dialogs.reinit_dialog import SAME, ReinitDialog
+from .dialogs.reinit_dialog import SAME, ReinitChoice, ReinitDialog
 from .dialogs.resume_dialog import ResumeDialog
 from .exit_status import ENDING_SIGNALS, Exit
 from .main_screen import MainScreen
@@ -309,7 +310,8 @@ class CharRNNApp(App[int]):
         self._submit(save)
 
     def action_reinit(self) -> None:
-        self.push_screen(ReinitDialog(self.config.seed), self._reinit)
+        self.push_screen(ReinitDialog(self.config.seed, self.config.describe_model()),
+                         self._reinit)
 
     def action_resume_picker(self) -> None:
         if self.store is None:
@@ -320,13 +322,24 @@ class CharRNNApp(App[int]):
         self.push_screen(ResumeDialog(self.store.infos(), self.store.directory, run),
                          self._resume)
 
-    def _reinit(self, choice: str | None) -> None:
+    def _reinit(self, choice: ReinitChoice | None) -> None:
         if choice is None:
             return
-        config = self.config if choice == SAME else self.config.with_changes(seed=None)
-        self._replace(Trainer(self.trainer.corpus, config),
-                      f"re-initialised with the {'same' if choice == SAME else 'new'} seed "
-                      f"{config.seed if choice == SAME else 'drawn afresh'}")
+        same = choice.seed == SAME
+        config = self.config
+        if choice.preset is not None:  # its model and training settings; the rest stays
+            config = preset(choice.preset).config(**{
+                f: getattr(config, f) for f in RUN_FIELDS})
+        try:
+            config = config.with_changes(seed=self.config.seed if same else None)
+            trainer = Trainer(self.trainer.corpus, config)
+        except (ConfigError, CorpusError) as exc:
+            self.notify(str(exc), title="Cannot re-initialise", severity="error", timeout=10)
+            return
+        self._replace(trainer,
+                      f"re-initialised {config.describe_model()} with the "
+                      f"{'same' if same else 'new'} seed "
+                      f"{config.seed if same else 'drawn afresh'}")
 
     def _resume(self, path: Path | None) -> None:
         if path is None:

@@ -34,8 +34,19 @@ from engine.checkpoint import (
     load_model,
     new_run_id,
 )
-from engine.config import MAX_SAMPLE_LENGTH, MAX_TEMPERATURE, MIN_TEMPERATURE
+from engine.config import (
+    CELLS,
+    DEFAULT_LEARNING_RATE,
+    DTYPES,
+    MAX_DROPOUT,
+    MAX_LAYERS,
+    MAX_SAMPLE_LENGTH,
+    MAX_TEMPERATURE,
+    MIN_TEMPERATURE,
+    MODEL_FIELDS,
+)
 from engine.files import describe_os_error
+from engine.presets import DEFAULT_PRESET, PRESETS, preset
 from engine.runlog import MetricsLog
 
 from . import __version__
@@ -86,8 +97,11 @@ def _count(text: str) -> int:
 FLAG_FIELDS = {"hidden": "hidden_size", "seq_length": "seq_length", "lr": "learning_rate",
                "sample_every": "sample_every", "sample_length": "sample_length",
                "temperature": "temperature", "val_fraction": "val_fraction",
-               "eval_every": "eval_every", "seed": "seed"}
-FIXED_BY_CHECKPOINT = {"hidden": "--hidden", "seed": "--seed"}
+               "eval_every": "eval_every", "seed": "seed", "cell": "cell", "layers": "layers",
+               "dropout": "dropout", "batch": "batch", "dtype": "dtype",
+               "optimizer": "optimizer"}
+FIXED_BY_CHECKPOINT = {dest: "--" + dest for dest, field in FLAG_FIELDS.items()
+                       if field in MODEL_FIELDS}
 
 
 class UsageError(Exception):
@@ -111,15 +125,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--iters", type=_count, default=None, metavar="N",
                    help="stop after N (more) iterations (default: run until Ctrl+C or q)")
     model = p.add_argument_group("model and training")
+    model.add_argument("--model", default=None, metavar="NAME",
+                       help=f"a preset: {', '.join(PRESETS)} (default {DEFAULT_PRESET}, the "
+                            "original); the flags below override its settings")
+    model.add_argument("--cell", choices=CELLS, default=None,
+                       help=f"recurrent cell (default {d.cell}: tanh)")
+    model.add_argument("--layers", type=_int, default=None, metavar="L",
+                       help=f"stacked layers, 1-{MAX_LAYERS} (default {d.layers})")
+    model.add_argument("--dropout", type=_float, default=None, metavar="P",
+                       help="dropout between layers and before the output, training only "
+                            f"(0-{MAX_DROPOUT:g}; default 0)")
+    model.add_argument("--batch", type=_int, default=None, metavar="B",
+                       help="streams trained at once, from evenly spaced offsets (default 1)")
+    model.add_argument("--dtype", choices=DTYPES, default=None,
+                       help=f"precision (default {d.dtype}; float32 is faster)")
+    model.add_argument("--optimizer", choices=tuple(DEFAULT_LEARNING_RATE), default=None,
+                       help="adagrad (default, lr 0.1), rmsprop or adam (lr 2e-3)")
     model.add_argument("--seed", type=_int, default=None, metavar="S",
-                       help="np.random.seed(S) before drawing Wxh, Whh, Why "
-                            "(default: random, and printed)")
+                       help="np.random.seed(S) before drawing the weights (min-char-rnn: Wxh, "
+                            "Whh, Why, as the original; default: random, and printed)")
     model.add_argument("--hidden", type=_int, default=None, metavar="H",
                        help=f"hidden units (default {d.hidden_size})")
     model.add_argument("--seq-length", type=_int, default=None, metavar="T",
                        help=f"BPTT window in characters (default {d.seq_length})")
     model.add_argument("--lr", type=_float, default=None, metavar="LR",
-                       help=f"Adagrad learning rate (default {d.learning_rate:g})")
+                       help=f"learning rate (default: the optimizer's; Adagrad "
+                            f"{d.learning_rate:g})")
     model.add_argument("--val-fraction", type=_float, default=None, metavar="F",
                        help="hold out the last F of the corpus (0-0.5) and report validation "
                             "bits/char (default 0: train on all of it, as the original)")
@@ -177,9 +208,14 @@ def build_sample_parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
+    """The preset (--model), with every flag given on top of it."""
     given = {field: getattr(args, dest) for dest, field in FLAG_FIELDS.items()
              if getattr(args, dest) is not None}
-    return Config(**given, exact=args.exact, greedy=args.greedy)
+    if args.exact:
+        given["exact"] = True
+    if args.greedy:
+        given["greedy"] = True
+    return preset(args.model or DEFAULT_PRESET).config(**given)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -294,6 +330,11 @@ def make_trainer(args: argparse.Namespace, corpus: Corpus, paths: Paths,
     else:
         path = Path(args.resume)
     trainer = load_checkpoint(path, corpus)
+    if args.model is not None:
+        wanted = preset(args.model).config(seed=trainer.config.seed)
+        if any(getattr(wanted, f) != getattr(trainer.config, f) for f in MODEL_FIELDS):
+            raise UsageError(f"--model {args.model} differs from the checkpoint's model "
+                             f"({trainer.config.describe_model()}); it is fixed by {path}")
     for dest, flag in FIXED_BY_CHECKPOINT.items():
         given, saved = getattr(args, dest), getattr(trainer.config, FLAG_FIELDS[dest])
         if given is not None and given != saved:

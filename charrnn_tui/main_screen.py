@@ -19,9 +19,9 @@ from textual.widgets import Footer
 from engine import Config, ConfigError, CorpusError, check_fits
 
 from .monitor import Snapshot, State
-from .widgets.adagrad_pane import AdagradPane
 from .widgets.controls_pane import FIELDS, ControlsPane
 from .widgets.loss_pane import LossPane
+from .widgets.optimizer_pane import OptimizerPane
 from .widgets.samples_pane import SamplesPane
 from .widgets.status_line import StatusLine
 
@@ -42,7 +42,7 @@ class MainScreen(Screen):
         self._samples_drawn = 0.0
 
     def compose(self) -> ComposeResult:
-        self.loss, self.adagrad = LossPane(id="loss"), AdagradPane(id="adagrad")
+        self.loss, self.optimizer = LossPane(id="loss"), OptimizerPane(id="optimizer")
         self.samples = SamplesPane(id="samples")
         self.controls = ControlsPane(self.app.config, id="controls")
         self.status = StatusLine(id="status")
@@ -51,7 +51,7 @@ class MainScreen(Screen):
         yield self.status
         with Horizontal(id="top"):
             yield self.loss
-            yield self.adagrad
+            yield self.optimizer
         with Horizontal(id="bottom"):
             yield self.samples
             yield self.controls
@@ -61,7 +61,7 @@ class MainScreen(Screen):
         tr = self.app.trainer
         c = tr.corpus
         self.samples.note(
-            f"{c.name}: {len(c)} chars, vocab {c.vocab_size}; hidden {tr.config.hidden_size}, "
+            f"{c.name}: {len(c)} chars, vocab {c.vocab_size}; {tr.config.describe_model()}, "
             f"seed {tr.config.seed}")
 
     # -- drawing ---------------------------------------------------------------------------
@@ -72,7 +72,7 @@ class MainScreen(Screen):
         self.status.show(snap)
         if slow:
             self.loss.show(snap)
-            self.adagrad.show(snap)
+            self.optimizer.show(snap)
         now = time.monotonic()
         if everything or now - self._samples_drawn >= SAMPLES_SECONDS:
             self._samples_drawn = now

@@ -87,6 +87,7 @@ class Snapshot:
     # only while a view that needs them is open (Monitor.views), else empty
     window: WindowView | None = None  # the last training window, read-only copies
     hidden: np.ndarray | None = None  # read-only copy of the carried hidden state (hprev)
+    layer_state: np.ndarray | None = None  # a network's (L, S, H): h (and an LSTM's c) per layer
     history_start: int = 0  # iteration of the first loss_history point
     history_times: tuple[float, ...] = ()  # seconds since the monitor started, per point
     val_history: tuple[tuple[int, float], ...] = ()  # (iteration, validation bits/char)
@@ -230,6 +231,10 @@ class Monitor:
             hidden = trainer.hprev.copy()
             hidden.setflags(write=False)
             extra.update(window=trainer.window_view(), hidden=hidden)
+            if trainer.state.ndim == 4:  # a network: every layer's state, stream 0
+                layers = trainer.state[:, :, 0].copy()
+                layers.setflags(write=False)
+                extra.update(layer_state=layers)
         if SERIES in views:
             extra.update(history_start=self._history_start,
                          history_times=self._times.snapshot(),

@@ -23,7 +23,9 @@ import numpy as np
 from .config import MAX_SEQ_LENGTH, Config, ConfigError
 from .data import Corpus, encode
 from .files import FileRefused, describe_os_error, open_regular
+from .learners import MinCharLearner
 from .model import PARAM_NAMES, RNN, param_shapes
+from .network import ModelSpec, Network
 from .trainer import Trainer, loss_ceiling
 
 try:
@@ -31,7 +33,12 @@ try:
 except ImportError:  # not on Windows: stale temporary files then go by age
     fcntl = None
 
+# 1: min-char-rnn (its five parameters by name, Adagrad's memories, hprev); still written for
+# that model, so older versions read its files. 2: a Network (parameters by layer name, the
+# optimizer's state, the (L, S, B, H) state and each stream's position).
 FORMAT_VERSION = 1
+NETWORK_FORMAT = 2
+FORMATS = (FORMAT_VERSION, NETWORK_FORMAT)
 KIND = "charrnn-tui checkpoint"
 SUFFIX = ".npz"
 # a run's files: ckpt-<run>-<iteration>.npz; older versions wrote ckpt-<iteration>.npz
@@ -64,14 +71,15 @@ class CheckpointInfo:
 # -- writing ---------------------------------------------------------------------------------
 
 def _state_arrays(trainer: Trainer) -> dict[str, np.ndarray]:
+    network = not isinstance(trainer.learner, MinCharLearner)
     arrays: dict[str, np.ndarray] = {
         "kind": np.array(KIND),
-        "format_version": np.array(FORMAT_VERSION, dtype=np.int64),
+        "format_version": np.array(NETWORK_FORMAT if network else FORMAT_VERSION,
+                                   dtype=np.int64),
         "saved_at": np.array(time.time()),
         "corpus_name": np.array(trainer.corpus.name),
         "corpus_fingerprint": np.array(trainer.corpus.fingerprint),
         "vocab": np.array([ord(c) for c in trainer.corpus.vocab], dtype=np.uint32),
-        "hprev": trainer.hprev.copy(),
         "next_ix": np.array(int(trainer.corpus.ix[trainer.p]), dtype=np.int64),
         "iteration": np.array(trainer.n, dtype=np.int64),
         "position": np.array(trainer.p, dtype=np.int64),
@@ -80,10 +88,20 @@ def _state_arrays(trainer: Trainer) -> dict[str, np.ndarray]:
         "smooth_loss": np.array(trainer.smooth_loss),
         "last_loss": np.array(trainer.last_loss),
     }
-    for name, param, mem in zip(PARAM_NAMES, trainer.model.params.views,
-                                trainer.optimizer.mem.views):
-        arrays[name] = param.copy()
-        arrays["m" + name] = mem.copy()
+    learner = trainer.learner
+    if network:
+        for name, param in zip(learner.names, learner.params.views):
+            arrays["param_" + name] = param.copy()
+        for name, buf in learner.optimizer_state().items():
+            arrays["opt_" + name] = buf.copy()
+        arrays["state"] = learner.state.copy()
+        arrays["positions"] = trainer._streams.positions.copy()
+    else:
+        arrays["hprev"] = learner.state.copy()
+        for name, param, mem in zip(PARAM_NAMES, learner.params.views,
+                                    learner.optimizer.mem.views):
+            arrays[name] = param.copy()
+            arrays["m" + name] = mem.copy()
     for prefix, rng in (("rng", trainer.rng), ("sample_rng", trainer.sample_rng)):
         _, key, pos, has_gauss, gauss = rng.get_state()
         arrays[f"{prefix}_key"] = np.asarray(key, dtype=np.uint32)
@@ -103,7 +121,7 @@ def save_checkpoint(trainer: Trainer, path: str | os.PathLike[str]) -> Path:
     Refuses to write non-finite parameters.
     """
     path = Path(path)
-    if not (np.isfinite(trainer.model.params.flat).all() and math.isfinite(trainer.smooth_loss)):
+    if not (np.isfinite(trainer.learner.params.flat).all() and math.isfinite(trainer.smooth_loss)):
         raise CheckpointError(f"{path}: not saved: the parameters are not finite")
     arrays = _state_arrays(trainer)
     tmp = None
@@ -232,13 +250,14 @@ class _Fields:
         return shape, dtype
 
     def get(self, key: str, kinds: str, shape: tuple[int, ...] | None = None,
-            max_size: int | None = None) -> np.ndarray:
+            max_size: int | None = None, dtype: str = "float64") -> np.ndarray:
+        """The member `key`; "f" means floats of `dtype` (float64 unless said)."""
         if key not in self.names:
             raise self.fail(f"missing field '{key}'")
-        found, dtype = self._header(key)
-        if dtype.kind not in kinds or (kinds == "f" and dtype != np.float64):
-            expected = "float64" if kinds == "f" else f"kind {kinds!r}"
-            raise self.fail(f"field '{key}' has dtype {dtype}, expected {expected}")
+        found, found_dtype = self._header(key)
+        if found_dtype.kind not in kinds or (kinds == "f" and found_dtype != np.dtype(dtype)):
+            expected = dtype if kinds == "f" else f"kind {kinds!r}"
+            raise self.fail(f"field '{key}' has dtype {found_dtype}, expected {expected}")
         if shape is not None and found != shape:
             raise self.fail(f"field '{key}' has shape {found}, expected {shape}")
         if max_size is not None and math.prod(found) > max_size:
@@ -278,9 +297,11 @@ class CheckpointState:
     """A validated checkpoint's training state (everything but the hyperparameters)."""
 
     vocab: str
-    params: dict[str, np.ndarray]  # by PARAM_NAMES
-    memories: dict[str, np.ndarray]  # Adagrad's, by PARAM_NAMES
-    hprev: np.ndarray
+    params: dict[str, np.ndarray]  # by the model's parameter names
+    optimizer: dict[str, np.ndarray]  # format 1: Adagrad's memory per parameter ("m" + name);
+    # format 2: the optimizer's state by its own names (flat)
+    state: np.ndarray  # the carried state: hprev (H,), or a network's (L, S, B, H)
+    positions: np.ndarray | None  # each stream's position (format 2)
     next_ix: int
     iteration: int
     position: int
@@ -294,6 +315,67 @@ class CheckpointState:
     corpus_fingerprint: str
     saved_at: float
 
+    @property
+    def hprev(self) -> np.ndarray:
+        return self.state
+
+
+_STRING_FIELDS = {"cell", "dtype", "optimizer"}
+
+
+def _read_config(f: _Fields, version: int) -> Config:
+    raw = {}
+    for name in _CONFIG_FIELDS:
+        key = "config_" + name
+        if not f.has(key) and version == FORMAT_VERSION and name in _NEW_IN_FORMAT_1:
+            continue  # a file from before the model family: min-char-rnn's defaults
+        raw[name] = (f.text(key, 16) if name in _STRING_FIELDS
+                     else f.get(key, "biuf", ()).item())
+    try:
+        return Config(**raw)
+    except (ConfigError, TypeError) as exc:
+        raise f.fail(f"bad hyperparameters ({exc})") from None
+
+
+# fields that files of format 1 written before the model family lack
+_NEW_IN_FORMAT_1 = {"cell", "layers", "dropout", "batch", "dtype", "optimizer"}
+
+
+def _read_min_char(f: _Fields, config: Config, V: int):
+    H = config.hidden_size
+    params, memories = {}, {}
+    for name, shape in zip(PARAM_NAMES, param_shapes(V, H)):
+        params[name] = f.get(name, "f", shape)
+        mem = f.get("m" + name, "f", shape)
+        if (mem < 0).any():
+            raise f.fail(f"field 'm{name}' has negative Adagrad memory")
+        memories["m" + name] = mem
+    return params, memories, f.get("hprev", "f", (H,)), None
+
+
+def _read_network(f: _Fields, config: Config, V: int, positions_below: int):
+    layout = Network(V, ModelSpec(config.cell, config.hidden_size, config.layers,
+                                  config.dropout, config.dtype))
+    dt = config.dtype
+    params = {name: f.get("param_" + name, "f", shape, dtype=dt)
+              for name, shape in zip(layout.names, layout.shapes)}
+    size = layout.params.flat.size
+    names = {"adagrad": ("memory",), "rmsprop": ("cache",), "adam": ("m", "v")}[config.optimizer]
+    optimizer = {name: f.get("opt_" + name, "f", (size,), dtype=dt) for name in names}
+    for name in set(names) & {"memory", "cache", "v"}:
+        if (optimizer[name] < 0).any():
+            raise f.fail(f"field 'opt_{name}' has negative entries")
+    if config.optimizer == "adam":
+        t = f.get("opt_t", "iu", (1,))
+        if not 0 <= int(t[0]) <= _INT_RANGE[1]:
+            raise f.fail("field 'opt_t' is out of range")
+        optimizer["t"] = t.astype(np.int64)
+    state = f.get("state", "f", layout.new_state(config.batch).shape, dtype=dt)
+    positions = f.get("positions", "iu", (config.batch,))
+    if positions.size and (positions.min() < 0 or positions.max() >= positions_below):
+        raise f.fail("field 'positions' is outside the corpus")
+    return params, optimizer, state, positions.astype(np.int64)
+
 
 def read_checkpoint(path: str | os.PathLike[str]) -> tuple[Config, CheckpointState]:
     """Validate a file completely; return its config and state (no corpus needed)."""
@@ -303,28 +385,23 @@ def read_checkpoint(path: str | os.PathLike[str]) -> tuple[Config, CheckpointSta
                 f.text("kind") != KIND:
             raise f.fail("not a charrnn-tui checkpoint")
         version = f.integer("format_version", 0, 2**31)
-        if version != FORMAT_VERSION:
-            raise f.fail(f"unknown format version {version} (this program reads version "
-                         f"{FORMAT_VERSION})")
-        raw = {name: f.get("config_" + name, "biuf", ()).item() for name in _CONFIG_FIELDS}
-        try:
-            config = Config(**raw)
-        except (ConfigError, TypeError) as exc:
-            raise f.fail(f"bad hyperparameters ({exc})") from None
+        if version not in FORMATS:
+            raise f.fail(f"unknown format version {version} (this program reads versions "
+                         f"{', '.join(map(str, FORMATS))})")
+        config = _read_config(f, version)
+        if (version == FORMAT_VERSION) != config.is_min_char_rnn:
+            raise f.fail(f"format {version} does not hold a {config.describe_model()} model")
         vocab_codes = f.get("vocab", "u", max_size=MAX_VOCAB)
         if vocab_codes.ndim != 1 or vocab_codes.size == 0 or vocab_codes.max() > 0x10FFFF:
             raise f.fail("field 'vocab' is not a list of characters")
         if np.any(np.diff(vocab_codes.astype(np.int64)) <= 0):
             raise f.fail("field 'vocab' is not sorted by code point")
         vocab = "".join(map(chr, vocab_codes.tolist()))
-        V, H = len(vocab), config.hidden_size
-        params, memories = {}, {}
-        for name, shape in zip(PARAM_NAMES, param_shapes(V, H)):
-            params[name] = f.get(name, "f", shape)
-            mem = f.get("m" + name, "f", shape)
-            if (mem < 0).any():
-                raise f.fail(f"field 'm{name}' has negative Adagrad memory")
-            memories[name] = mem
+        V = len(vocab)
+        if version == FORMAT_VERSION:
+            params, optimizer, hidden, positions = _read_min_char(f, config, V)
+        else:
+            params, optimizer, hidden, positions = _read_network(f, config, V, _INT_RANGE[1])
         # a smoothed loss is at most the divergence ceiling of the longest window
         ceiling = loss_ceiling(V, MAX_SEQ_LENGTH)
         rngs = {}
@@ -334,8 +411,7 @@ def read_checkpoint(path: str | os.PathLike[str]) -> tuple[Config, CheckpointSta
                             f.integer(f"{prefix}_has_gauss", 0, 1),
                             float(f.scalar(f"{prefix}_gauss", "f")))
         state = CheckpointState(
-            vocab=vocab, params=params, memories=memories,
-            hprev=f.get("hprev", "f", (H,)),
+            vocab=vocab, params=params, optimizer=optimizer, state=hidden, positions=positions,
             next_ix=f.integer("next_ix", 0, V - 1),
             iteration=f.integer("iteration"), position=f.integer("position"),
             epoch=f.integer("epoch"), chars_seen=f.integer("chars_seen"),
@@ -355,7 +431,9 @@ def load_checkpoint(path: str | os.PathLike[str], corpus: Corpus) -> Trainer:
         raise CheckpointError(f"{path}: trained on a different text ({state.corpus_name}, "
                               f"{state.corpus_fingerprint}), not {corpus.name} "
                               f"({corpus.fingerprint})")
-    if not state.position < len(corpus):
+    if not state.position < len(corpus) or (
+            state.positions is not None and state.positions.size
+            and state.positions.max() >= len(corpus)):
         raise CheckpointError(f"{path}: data position is past the end of the corpus")
     trainer = Trainer(corpus, config)
     restore(trainer, state)
@@ -364,11 +442,17 @@ def load_checkpoint(path: str | os.PathLike[str], corpus: Corpus) -> Trainer:
 
 def restore(trainer: Trainer, state: CheckpointState) -> None:
     """Overwrite a freshly built trainer's state with a validated checkpoint's."""
-    for name, param, mem in zip(PARAM_NAMES, trainer.model.params.views,
-                                trainer.optimizer.mem.views):
+    learner = trainer.learner
+    for name, param in zip(learner.names, learner.params.views):
         param[...] = state.params[name]
-        mem[...] = state.memories[name]
-    trainer.hprev[...] = state.hprev
+    if isinstance(learner, MinCharLearner):
+        for name, mem in zip(PARAM_NAMES, learner.optimizer.mem.views):
+            mem[...] = state.optimizer["m" + name]
+    else:
+        for name, buf in learner.optimizer_state().items():
+            buf[...] = state.optimizer[name]
+        trainer._streams.positions[...] = state.positions
+    learner.state[...] = state.state
     trainer.n = state.iteration
     trainer.p = state.position
     trainer.epoch = state.epoch
@@ -386,8 +470,8 @@ class SavedModel:
 
     config: Config
     vocab: str
-    model: RNN
-    hprev: np.ndarray
+    model: RNN | Network
+    hprev: np.ndarray  # the carried state of stream 0: (H,), or (L, S, 1, H)
     next_ix: int
     iteration: int
     sample_rng: np.random.RandomState
@@ -395,8 +479,9 @@ class SavedModel:
     def sample(self, length: int, prime: str | None = None, temperature: float | None = None,
                greedy: bool | None = None, rng: np.random.RandomState | None = None) -> str:
         ixes = encode(self.vocab, prime) if prime else [self.next_ix]
-        out = self.model.continue_from(
-            self.hprev, ixes, length, rng or self.sample_rng,
+        out = self.model.sample(
+            self.model.hidden_after(self.hprev, ixes[:-1]), ixes[-1], length,
+            rng or self.sample_rng,
             self.config.temperature if temperature is None else temperature,
             self.config.greedy if greedy is None else greedy)
         return "".join(self.vocab[i] for i in out)
@@ -404,13 +489,20 @@ class SavedModel:
 
 def load_model(path: str | os.PathLike[str]) -> SavedModel:
     config, state = read_checkpoint(path)
-    model = RNN(len(state.vocab), config.hidden_size)
-    for name, param in zip(PARAM_NAMES, model.params.views):
+    V = len(state.vocab)
+    if config.is_min_char_rnn:
+        model: RNN | Network = RNN(V, config.hidden_size)
+        hprev = state.state.copy()
+    else:
+        model = Network(V, ModelSpec(config.cell, config.hidden_size, config.layers,
+                                     config.dropout, config.dtype))
+        hprev = state.state[:, :, :1].copy()
+    for name, param in zip(model.names if isinstance(model, Network) else PARAM_NAMES,
+                           model.params.views):
         param[...] = state.params[name]
     rng = np.random.RandomState()
     rng.set_state(state.sample_rng)
-    return SavedModel(config, state.vocab, model, state.hprev.copy(), state.next_ix,
-                      state.iteration, rng)
+    return SavedModel(config, state.vocab, model, hprev, state.next_ix, state.iteration, rng)
 
 
 def checkpoint_info(path: str | os.PathLike[str]) -> CheckpointInfo:

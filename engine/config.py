@@ -13,6 +13,16 @@ MIN_TEMPERATURE = 1e-3  # below it sampling is argmax in all but rounding (use g
 MAX_TEMPERATURE = 100.0
 MAX_SAMPLE_LENGTH = 1_000_000
 MAX_SEED = 2**32 - 1  # np.random.seed accepts 0 .. 2**32-1
+MAX_BATCH = 1024
+CELLS = ("rnn", "lstm", "gru")
+DTYPES = ("float64", "float32")
+MAX_LAYERS = 8
+MAX_DROPOUT = 0.9
+# each optimizer's learning rate unless one is given: min-char-rnn's, and char-rnn's
+DEFAULT_LEARNING_RATE = {"adagrad": 0.1, "rmsprop": 2e-3, "adam": 2e-3}
+# the fields that fix a model's weights and layout: set when it is created, never changed
+MODEL_FIELDS = ("cell", "hidden_size", "layers", "dropout", "batch", "dtype", "optimizer",
+                "seed")
 
 
 class ConfigError(ValueError):
@@ -23,13 +33,14 @@ class ConfigError(ValueError):
 class Config:
     """Hyperparameters of the model and of the training run.
 
-    Model shape (`hidden_size`) and `seed` fix the initial weights; the rest may change
-    between steps while training.
+    The MODEL_FIELDS (cell, size, layers, dropout, batch, precision, optimizer and seed) fix
+    the model; the rest may change between steps while training. The defaults are
+    min-char-rnn: one tanh layer of 100, batch 1, float64, Adagrad at 0.1.
     """
 
     hidden_size: int = 100
     seq_length: int = 25
-    learning_rate: float = 0.1
+    learning_rate: float | None = None  # None: the optimizer's (DEFAULT_LEARNING_RATE)
     clip: float = 5.0
     seed: int | None = None
     exact: bool = False
@@ -39,9 +50,26 @@ class Config:
     greedy: bool = False
     val_fraction: float = 0.0  # the last F of the corpus is held out for validation
     eval_every: int = 1000  # iterations between validation passes (when F > 0)
+    cell: str = "rnn"  # "rnn" (tanh), "lstm" or "gru"
+    layers: int = 1
+    dropout: float = 0.0  # between layers and before the output, training only
+    batch: int = 1  # streams read at evenly spaced offsets, one hidden state each
+    dtype: str = "float64"
+    optimizer: str = "adagrad"  # "adagrad", "rmsprop" or "adam"
 
     def __post_init__(self) -> None:
         _normalise_numbers(self)
+        _one_of("cell", self.cell, CELLS)
+        _one_of("dtype", self.dtype, DTYPES)
+        _one_of("optimizer", self.optimizer, tuple(DEFAULT_LEARNING_RATE))
+        if self.learning_rate is None:
+            object.__setattr__(self, "learning_rate", DEFAULT_LEARNING_RATE[self.optimizer])
+        _int_in("layers", self.layers, 1, MAX_LAYERS)
+        _int_in("batch", self.batch, 1, MAX_BATCH)
+        _float_in("dropout", self.dropout, 0.0, MAX_DROPOUT)
+        if self.exact and not self.is_min_char_rnn:
+            raise ConfigError("exact arithmetic is min-char-rnn's only (cell rnn, 1 layer, batch "
+                              "1, float64, adagrad, no dropout)")
         _bool("exact", self.exact)
         _bool("greedy", self.greedy)
         _int_in("hidden size", self.hidden_size, 1, MAX_HIDDEN)
@@ -55,6 +83,24 @@ class Config:
         _float_in("temperature", self.temperature, MIN_TEMPERATURE, MAX_TEMPERATURE)
         _float_in("val fraction", self.val_fraction, 0.0, 0.5)
         _int_in("eval every", self.eval_every, 1, 10**12)
+
+    @property
+    def is_min_char_rnn(self) -> bool:
+        """The original's model (any hidden size): engine/model.py's RNN trains it, exactly."""
+        return (self.cell, self.layers, self.batch, self.dtype, self.optimizer,
+                self.dropout) == ("rnn", 1, 1, "float64", "adagrad", 0.0)
+
+    def describe_model(self) -> str:
+        """What the status line shows, e.g. 'lstm 2×256 · B32 · f32 · adam'."""
+        size = f"{self.layers}×{self.hidden_size}" if self.layers > 1 else str(self.hidden_size)
+        parts = [f"{self.cell} {size}"]
+        if self.batch > 1:
+            parts.append(f"B{self.batch}")
+        parts.append("f32" if self.dtype == "float32" else "f64")
+        parts.append(self.optimizer)
+        if self.dropout:
+            parts.append(f"drop {self.dropout:g}")
+        return " · ".join(parts)
 
     def with_changes(self, **changes: object) -> Config:
         """A validated copy with some fields changed (raises ConfigError)."""
@@ -70,10 +116,18 @@ def _normalise_numbers(config: Config) -> None:
         value = getattr(config, f.name)
         if isinstance(value, (bool, int, float)) or value is None:
             continue
+        if isinstance(value, str):  # numpy's str_ from a checkpoint
+            object.__setattr__(config, f.name, str(value))
+            continue
         if isinstance(value, numbers.Integral):
             object.__setattr__(config, f.name, int(value))
         elif isinstance(value, numbers.Real):
             object.__setattr__(config, f.name, float(value))
+
+
+def _one_of(name: str, value: object, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
 
 
 def _bool(name: str, value: object) -> None:

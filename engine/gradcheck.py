@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .model import PARAM_NAMES, RNN, FlatParams
+from .network import ModelSpec, Network
 
 if TYPE_CHECKING:
     from .trainer import Trainer
@@ -53,21 +54,50 @@ def gradient_check(model: RNN, inputs, targets, hprev, exact: bool = False,
     times how far the two three-point estimates (steps delta and 2 delta) disagree, and at
     least the rounding noise of the loss over the step.
     """
-    rng = rng or np.random.RandomState(0)
     inputs, targets = np.asarray(inputs), np.asarray(targets)
     hprev = np.array(hprev, dtype=np.float64)
     grads = FlatParams(model.vocab_size, model.hidden_size)
     loss = model.loss_and_grads(inputs, targets, hprev, grads, exact=exact, clip=None)
-    flat = model.params.flat
+    return _finite_differences(
+        model.params.flat, PARAM_NAMES, model.params.slices, grads.flat, loss,
+        lambda: model.forward(inputs, targets, hprev, exact=exact),
+        entries_per_param, delta, rng)
+
+
+def gradient_check_network(net: Network, inputs, targets, state,
+                           entries_per_param: int = 20, delta: float = 1e-4,
+                           rng: np.random.RandomState | None = None) -> list[GradCheckResult]:
+    """The same check for a Network, on a float64 copy of its weights (a float32 difference
+    quotient is noise), without dropout, from a copy of `state`: every parameter of every
+    layer. `net` is left unchanged."""
+    spec = net.spec
+    net64 = Network(net.vocab_size, ModelSpec(spec.cell, spec.hidden_size, spec.layers, 0.0,
+                                              "float64"))
+    net64.params.flat[...] = net.params.flat
+    inputs, targets = np.asarray(inputs), np.asarray(targets)
+    start = np.array(state, dtype=np.float64)
+    grads = net64.new_grads()
+    loss = net64.loss_and_grads(inputs, targets, start.copy(), grads, clip=None, train=False)
+    return _finite_differences(
+        net64.params.flat, net64.names, net64.params.slices, grads.flat, loss,
+        lambda: net64.loss(inputs, targets, start.copy()), entries_per_param, delta, rng)
+
+
+def _finite_differences(flat: np.ndarray, names, slices, analytic: np.ndarray, loss: float,
+                        loss_now, entries_per_param: int, delta: float,
+                        rng: np.random.RandomState | None) -> list[GradCheckResult]:
+    """Compare `analytic` with five-point differences of `loss_now()` on random entries of
+    each parameter (perturbing `flat` and restoring it)."""
+    rng = rng or np.random.RandomState(0)
     # rounding noise of a difference quotient: a few ulps of the loss over the step
     floor = 10 * abs(loss) * np.finfo(np.float64).eps / delta
 
     def loss_at(i: int, value: float) -> float:
         flat[i] = value
-        return model.forward(inputs, targets, hprev, exact=exact)
+        return loss_now()
 
     results = []
-    for name, sl in zip(PARAM_NAMES, model.params.slices):
+    for name, sl in zip(names, slices):
         size = sl.stop - sl.start
         picks = rng.choice(size, size=min(entries_per_param, size), replace=False) + sl.start
         entries = []
@@ -77,9 +107,8 @@ def gradient_check(model: RNN, inputs, targets, hprev, exact: bool = False,
             n2 = (loss_at(i, old + 2 * delta) - loss_at(i, old - 2 * delta)) / (4 * delta)
             flat[i] = old
             numerical = (4 * n1 - n2) / 3
-            analytic = grads.flat[i]
-            abs_err = abs(numerical - analytic)
-            denom = abs(numerical) + abs(analytic)
+            abs_err = abs(numerical - analytic[i])
+            denom = abs(numerical) + abs(analytic[i])
             noise = max(3 * abs(n1 - n2), floor)
             entries.append((abs_err / denom if denom else 0.0, abs_err, noise))
         results.append(GradCheckResult(
@@ -105,20 +134,30 @@ def check_trainer(trainer: Trainer, entries_per_param: int = ENTRIES) -> Trainer
     the hidden state it started from), or the next one if no step of the current window length
     has run yet.
     """
-    model = trainer.model.sharing_params()
     last = trainer.last_window
     T = trainer.config.seq_length
     if last is not None and len(last.inputs) == T:
-        inputs, targets, hprev = last.inputs, last.targets, last.h_start
+        inputs, targets, h_start = last.inputs, last.targets, last.h_start
         source = (f"the window of iteration {last.iteration}, from the hidden state it "
                   "started from")
         iteration = last.iteration
     else:
         p, inputs, targets, reset = trainer.next_window()
-        hprev = np.zeros_like(trainer.hprev) if reset else trainer.hprev.copy()
-        source = (f"the next window (position {p}), from "
+        h_start = trainer.state.copy()
+        if np.ndim(reset):
+            h_start[:, :, reset] = 0.0
+            reset = bool(reset.all())
+        elif reset:
+            h_start[...] = 0.0
+        source = (f"the next window (position {np.ravel(p)[0]}), from "
                   f"{'h = 0' if reset else 'the current hidden state'}")
         iteration = trainer.n
-    results = gradient_check(model, inputs, targets, hprev, exact=trainer.exact_at(iteration),
-                             entries_per_param=entries_per_param)
+    if isinstance(trainer.model, Network):
+        results = gradient_check_network(trainer.model, inputs, targets, h_start,
+                                         entries_per_param=entries_per_param)
+        source += f"; {trainer.config.batch} streams, in float64, without dropout"
+    else:
+        results = gradient_check(trainer.model.sharing_params(), inputs, targets, h_start,
+                                 exact=trainer.exact_at(iteration),
+                                 entries_per_param=entries_per_param)
     return TrainerCheck(trainer.n, source, tuple(results))

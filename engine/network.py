@@ -16,12 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .cells import GRUCell, LSTMCell, TanhCell
+from .config import DTYPES, MAX_DROPOUT, MAX_HIDDEN, MAX_LAYERS
 
-CELLS = {"rnn": TanhCell, "lstm": LSTMCell, "gru": GRUCell}
-DTYPES = ("float64", "float32")
-MAX_LAYERS = 8
-MAX_HIDDEN = 4096
-MAX_DROPOUT = 0.9
+CELLS = {"rnn": TanhCell, "lstm": LSTMCell, "gru": GRUCell}  # the names are config.CELLS
 _WORKSPACES_KEPT = 4  # (T, B) shapes kept at once: training, evaluation, a prime, a tail
 
 

@@ -15,8 +15,11 @@ EPS = 1e-8
 
 
 class Adagrad:
-    def __init__(self, vocab_size: int, hidden_size: int) -> None:
-        self.mem = FlatParams(vocab_size, hidden_size)
+    """The memory is min-char-rnn's FlatParams layout, or any buffer holder with `.flat`
+    (a Network's `Params`, of any float dtype), passed as `mem`."""
+
+    def __init__(self, vocab_size: int = 0, hidden_size: int = 0, mem=None) -> None:
+        self.mem = FlatParams(vocab_size, hidden_size) if mem is None else mem
         self._tmp = np.empty_like(self.mem.flat)
         self._denom: np.ndarray | None = None  # exact mode only, allocated on first use
 

@@ -3,6 +3,10 @@
 `Trainer.step()` is exactly one iteration of the original `while True:` body, in its order:
 reset at the end of the data (or on the first iteration), take a window, sample every
 `sample_every` iterations, loss and gradients, smoothed loss, Adagrad update, advance.
+
+The same loop trains every model (engine/learners.py): with `batch` B > 1, B streams read the
+corpus from evenly spaced offsets, each wrapping to 0 with a zero state as the original's
+pointer does, and the window loss is the mean over streams of the summed loss over the window.
 """
 
 from __future__ import annotations
@@ -13,10 +17,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .config import Config
+from .config import MODEL_FIELDS, Config
 from .data import Corpus, CorpusError
-from .model import PARAM_NAMES, RNN, FlatParams
-from .optim import EPS, Adagrad
+from .learners import MinCharLearner, make_learner
+from .model import PARAM_NAMES
 from .units import bits, smoothed
 
 ROLLBACK_EVERY = 100  # iterations between in-memory copies of the last good state
@@ -39,7 +43,7 @@ class StepResult:
     iteration: int  # n of this step, from 0
     loss: float  # summed cross-entropy over the window (nats)
     smooth_loss: float  # 0.999 * s + 0.001 * loss
-    position: int  # p: start of this step's window in the corpus
+    position: int  # p: start of this step's window in the corpus (stream 0's)
     sample: str | None  # the periodic sample taken before this step, if one was due
     val_bits: float | None = None  # validation bits/char, when this step evaluated
 
@@ -56,14 +60,19 @@ class TrainStats:
     epoch: int  # completed passes over the data
     chars_seen: int
     learning_rate: float
-    grad_norm: tuple[float, ...]  # per parameter, in PARAM_NAMES order (after clipping)
-    mem_norm: tuple[float, ...]  # Adagrad memory
+    grad_norm: tuple[float, ...]  # per parameter, in param_names order (after clipping)
+    mem_norm: tuple[float, ...]  # the optimizer's memory (Adagrad's, RMSprop's cache, Adam's v)
     param_norm: tuple[float, ...]
-    step_median: tuple[float, ...]  # median of lr / sqrt(mem + 1e-8)
+    step_median: tuple[float, ...]  # median effective step (Adagrad: lr / sqrt(mem + 1e-8))
     clipped_fraction: float  # share of gradient entries at the clip bound
     clipped_by_param: tuple[float, ...]
     train_chars: int  # length of the training part of the corpus
     val_bits: float | None  # latest validation bits/char (None without a validation split)
+    param_names: tuple[str, ...] = PARAM_NAMES
+    optimizer: str = "adagrad"
+    memory_label: str = "|mem|"  # what the optimizer's memory is called in the pane
+    moment_norm: tuple[float, ...] = ()  # Adam's first moment m per parameter (else empty)
+    model: str = ""  # Config.describe_model()
 
 
 @dataclass(frozen=True)
@@ -75,8 +84,12 @@ class WindowView:
     targets: tuple[int, ...]
     losses: np.ndarray  # (T,) -log p(target) per position, nats
     probs: np.ndarray  # (T, V) the model's distribution at each position
-    hidden: np.ndarray  # (T, H) h_t after each input
+    hidden: np.ndarray  # (T, H) h_t after each input (of the top layer)
     clipped: tuple[int, ...]  # entries of each parameter's gradient at the clip bound
+    layers: tuple[np.ndarray, ...] = ()  # (T, H) h_t per layer, bottom first (stream 0)
+    cells: tuple[np.ndarray, ...] = ()  # (T, H) an LSTM's c_t per layer
+    gates: tuple[np.ndarray, ...] = ()  # (T, G, H) gate activations per layer (LSTM, GRU)
+    gate_names: str = ""  # one letter per gate, e.g. "ifgo"
 
 
 class LastWindow(NamedTuple):
@@ -88,9 +101,9 @@ class LastWindow(NamedTuple):
     """
 
     iteration: int  # the step that ran this window
-    inputs: np.ndarray  # (T,) indices: a view of the training data, never written
+    inputs: np.ndarray  # (T,) indices (a view of the training data), or (T, B) for a batch
     targets: np.ndarray
-    h_start: np.ndarray  # (H,) hprev before the step
+    h_start: np.ndarray  # the carried state before the step: (H,), or (L, S, B, H)
 
 
 def fresh_seed() -> int:
@@ -112,50 +125,62 @@ class Trainer:
         check_fits(corpus, config)
         self.corpus = corpus
         self.config = config
-        V, H = corpus.vocab_size, config.hidden_size
+        V = corpus.vocab_size
         # one stream, as the original's global np.random: weights first, then periodic samples
+        # (and a network's dropout masks)
         self.rng = np.random.RandomState(config.seed)
-        self.model = RNN.initialised(V, H, self.rng)
+        self.learner = make_learner(V, config, self.rng)
+        self.model = self.learner.model
+        self.grads = self.learner.grads
+        self.optimizer = self.learner.optimizer
         self.sample_rng = sampling_rng(config.seed)
-        self.grads = FlatParams(V, H)
-        self.optimizer = Adagrad(V, H)
-        self.hprev = np.zeros(H)
         self.n = 0
-        self.p = 0
+        self.p = 0  # stream 0's position (the only one at batch 1)
         self.epoch = 0
         self.chars_seen = 0
         self.last_loss = math.nan
         self.smooth_loss = float(-np.log(1.0 / V) * config.seq_length)
         self._split(config)
-        self._evaluator = self.model.sharing_params()
         self.val_history: list[tuple[int, float]] = []
         self.last_window: LastWindow | None = None  # None until the first step
-        self._rollback: tuple[int, np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._streams = None if isinstance(self.learner, MinCharLearner) else _Streams(self)
+        self._rollback: tuple | None = None
         self.keep_rollback()
+
+    @property
+    def hprev(self) -> np.ndarray:
+        """The carried hidden state: min-char-rnn's hprev; a network's top layer, stream 0."""
+        return self.learner.top_hidden()
+
+    @property
+    def state(self) -> np.ndarray:
+        """The whole carried state: (H,) for min-char-rnn, (L, S, B, H) for a network."""
+        return self.learner.state
 
     # -- the loop body -------------------------------------------------------------------
 
     def step(self) -> StepResult:
         """One iteration of the original loop; raises Diverged on a non-finite loss."""
         cfg, T = self.config, self.config.seq_length
-        p, inputs, targets, reset = self.next_window()
-        if reset:
-            if self.n > 0:
-                self.epoch += 1
-            self.hprev[...] = 0.0
-            self.p = 0
+        learner = self.learner
+        if self._streams is None:
+            p, inputs, targets, reset = self.next_window()
+            if reset:
+                if self.n > 0:
+                    self.epoch += 1
+                learner.reset()
+                self.p = 0
+        else:
+            p = self._streams.take()
+            inputs, targets = self._streams.inputs, self._streams.targets
         sample = None
         if cfg.sample_every and self.n % cfg.sample_every == 0:
-            sample = self._sample_text(self.hprev, int(inputs[0]), cfg.sample_length, self.rng)
+            seed_ix = int(inputs.flat[0])  # stream 0's first input
+            sample = self._sample_text(self._stream0(), seed_ix, cfg.sample_length, self.rng)
         exact = self.exact_at(self.n)
-        h_start = self.hprev.copy()
-        loss = self.model.loss_and_grads(inputs, targets, self.hprev, self.grads,
-                                         exact=exact, clip=cfg.clip)
-        if exact and not cfg.exact and not math.isfinite(loss):
-            # the warm-up's unshifted softmax overflowed: the default mode's is stable
-            exact = False
-            loss = self.model.loss_and_grads(inputs, targets, self.hprev, self.grads,
-                                             exact=False, clip=cfg.clip)
+        h_start = learner.state.copy()
+        loss, exact = learner.loss_and_grads(inputs, targets, exact, cfg.exact, cfg.clip,
+                                             self.rng)
         if not (loss <= self.loss_ceiling()):  # also catches nan
             if not math.isfinite(loss):
                 why = "exp overflowed in the exact softmax" if exact else "overflow"
@@ -166,11 +191,15 @@ class Trainer:
                            f"parameters of iteration {restored}: lower the learning rate")
         self.smooth_loss = smoothed(self.smooth_loss, loss)
         self.last_loss = loss
-        self.optimizer.update(self.model.params, self.grads, cfg.learning_rate, exact)
-        self.hprev[...] = self.model.h_last
-        self.p += T
+        learner.update(cfg.learning_rate, exact)
+        if self._streams is None:
+            self.p += T
+        else:
+            self._streams.advance()
+            self.p = self._streams.p0
+            inputs, targets = inputs.copy(), targets.copy()  # the buffers are reused
         self.n += 1
-        self.chars_seen += T
+        self.chars_seen += T * learner.batch
         self.last_window = LastWindow(self.n - 1, inputs, targets, h_start)
         if self.n % ROLLBACK_EVERY == 0:
             self.keep_rollback()
@@ -180,13 +209,23 @@ class Trainer:
             self.val_history.append((self.n - 1, val_bits))
         return StepResult(self.n - 1, loss, self.smooth_loss, p, sample, val_bits)
 
-    def next_window(self) -> tuple[int, np.ndarray, np.ndarray, bool]:
+    def next_window(self) -> tuple:
         """Where the next step reads: (p, inputs, targets, reset). On reset (the first step, or
-        too little data left) it starts over at 0 from h = 0, as the original does."""
+        too little data left) it starts over at 0 from h = 0, as the original does.
+
+        With B streams: (positions (B,), inputs (T, B), targets (T, B), reset (B,) bools),
+        copies, and nothing moves."""
         T, data = self.config.seq_length, self._data
+        if self._streams is not None:
+            return self._streams.peek()
         reset = self.n == 0 or self.p + T + 1 >= data.shape[0]
         p = 0 if reset else self.p
         return p, data[p:p + T], data[p + 1:p + T + 1], reset
+
+    def _stream0(self) -> np.ndarray:
+        """Stream 0's carried state, as sampling reads it (min-char-rnn: hprev itself)."""
+        state = self.learner.state
+        return state if self._streams is None else state[:, :, :1]
 
     def exact_at(self, iteration: int) -> bool:
         """Whether that iteration uses the original's arithmetic (--exact, or the warm-up)."""
@@ -206,24 +245,36 @@ class Trainer:
 
         `segments` evenly spaced stretches, each read like training reads (the hidden state
         carried from window to window) starting from a copy of the current training hidden
-        state, with one unscored warm-up window first. Not from h = 0: the model learns to lean
-        on saturated units latched in its carried state and is several bits/char worse from a
-        cold h = 0 for hundreds of characters (measured on the bundled verse corpus).
-        Forward passes only, on a model sharing the weights: training state is untouched.
+        state (stream 0's), with one unscored warm-up window first. Not from h = 0: the model
+        learns to lean on saturated units latched in its carried state and is several bits/char
+        worse from a cold h = 0 for hundreds of characters (measured on the bundled verse
+        corpus). Forward passes only, on a model sharing the weights: training state is
+        untouched.
         """
         val, T = self._val, self.config.seq_length
         span = min((windows + 1) * T, len(val) - 1)  # the stretch one segment reads
         starts = np.unique(np.linspace(0, len(val) - 1 - span, num=segments).astype(np.int64))
-        model, total, scored = self._evaluator, 0.0, 0
+        total, scored = 0.0, 0
         for s in starts.tolist():
-            h = self.hprev.copy()
+            h = self.learner.one_stream()
             for k, w in enumerate(range(s, s + span - T + 1, T)):
-                loss = model.forward(val[w:w + T], val[w + 1:w + T + 1], h)
-                h = model.h_last.copy()
+                loss = self.learner.eval_window(val[w:w + T], val[w + 1:w + T + 1], h)
                 if k or span < 2 * T:  # the first window only warms h up (if there is room)
                     total += loss
                     scored += T
         return bits(total / scored)
+
+    def evaluate_text(self, ix: np.ndarray, chunk: int = 256) -> float:
+        """Mean nats per predicted character over all of `ix`, read from a zero state as a new
+        text starts, the state carried from chunk to chunk (the benchmark's validation)."""
+        n = len(ix) - 1
+        if n < 1:
+            raise ValueError("evaluate_text needs at least two characters")
+        h, total = self.learner.zero_stream(), 0.0
+        for start in range(0, n, chunk):
+            stop = min(start + chunk, n)
+            total += self.learner.eval_window(ix[start:stop], ix[start + 1:stop + 1], h)
+        return total / n
 
     def window_view(self) -> WindowView | None:
         """Copies of the last window's per-position losses, probabilities and hidden states.
@@ -233,53 +284,70 @@ class Trainer:
         model sharing the weights, `engine.gradcheck.check_trainer` a `sharing_params()` model,
         and sampling keeps its own vectors (tests/test_model.py checks all three). Copying the
         probabilities (T x V) on every step instead would slow `step`; this copies on demand.
+        With a batch, the views show stream 0.
         """
         if self.last_window is None:
             return None
-        n, inputs, targets, _ = self.last_window
+        n = self.last_window.iteration
+        clip = self.config.clip
+        clipped = tuple(int(np.count_nonzero(np.abs(g) >= clip)) for g in self.grads.segments())
+        if self._streams is not None:
+            return _network_view(n, self.model.window_record(), clipped, self.config.cell)
+        inputs, targets = self.last_window.inputs, self.last_window.targets
         ws = self.model.workspace(len(inputs))
         ps = ws.ps.copy()
         losses = ws.losses.copy()  # -log p(target) per position, as forward computed it
         hidden = ws.hs[1:].copy()
-        clip = self.config.clip
-        clipped = tuple(int(np.count_nonzero(np.abs(g) >= clip)) for g in self.grads.segments())
         for a in (ps, losses, hidden):
             a.setflags(write=False)
         return WindowView(n, tuple(inputs.tolist()), tuple(targets.tolist()), losses, ps, hidden,
-                          clipped)
+                          clipped, layers=(hidden,))
 
     def loss_ceiling(self) -> float:
         """Window losses above this are divergence (uniform guessing scores T ln V)."""
         return loss_ceiling(self.corpus.vocab_size, self.config.seq_length)
 
     def keep_rollback(self) -> None:
-        """Remember the current parameters, memories and hidden state as the last good ones."""
-        self._rollback = (self.n, self.model.params.flat.copy(),
-                          self.optimizer.mem.flat.copy(), self.hprev.copy())
+        """Remember the current parameters, optimizer memory and hidden state (and where the
+        streams are) as the last good ones."""
+        learner = self.learner
+        self._rollback = (self.n, learner.params.flat.copy(),
+                          {k: v.copy() for k, v in learner.optimizer_state().items()},
+                          learner.state.copy(),
+                          None if self._streams is None else self._streams.positions.copy())
 
     def roll_back(self) -> int:
         """Restore the last good parameters, memories and hidden state; returns their iteration."""
-        n, params, mem, hprev = self._rollback
-        self.model.params.flat[...] = params
-        self.optimizer.mem.flat[...] = mem
-        self.hprev[...] = hprev
+        n, params, memory, state, positions = self._rollback
+        learner = self.learner
+        learner.params.flat[...] = params
+        for name, buf in learner.optimizer_state().items():
+            buf[...] = memory[name]
+        learner.state[...] = state
+        if positions is not None:
+            self._streams.positions[...] = positions
         return n
 
     # -- steering between steps ----------------------------------------------------------
 
     def set_config(self, config: Config) -> None:
-        """Apply new settings before the next step; the model shape and seed are fixed."""
-        if (config.hidden_size, config.seed) != (self.config.hidden_size, self.config.seed):
-            raise ValueError("hidden size and seed fix the model; re-initialise to change them")
+        """Apply new settings before the next step; the model's own fields are fixed."""
+        fixed = [f for f in MODEL_FIELDS if getattr(config, f) != getattr(self.config, f)]
+        if fixed:
+            raise ValueError(f"{', '.join(fixed)} fix the model; re-initialise to change them")
         check_fits(self.corpus, config)
         self.keep_rollback()  # a bad new setting can be undone to here
         if config.val_fraction != self.config.val_fraction:
             self._split(config)
+            if self._streams is not None:
+                self._streams.split_changed()
         self.config = config
+        if self._streams is not None:
+            self._streams.resize()
 
     def reset_hidden(self) -> None:
-        """The next window starts from h = 0; weights and position stay."""
-        self.hprev[...] = 0.0
+        """The next window starts from h = 0 (every stream's); weights and position stay."""
+        self.learner.reset()
 
     def sample(self, length: int | None = None, prime: str | None = None,
                temperature: float | None = None, greedy: bool | None = None) -> str:
@@ -291,23 +359,25 @@ class Trainer:
         """
         cfg = self.config
         ixes = self.corpus.encode(prime) if prime else [int(self._data[self.p])]
-        return self.corpus.decode(self.model.continue_from(
-            self.hprev, ixes, cfg.sample_length if length is None else length, self.sample_rng,
+        learner = self.learner
+        start = learner.hidden_after(self._stream0(), ixes[:-1])
+        return self.corpus.decode(learner.sample(
+            start, ixes[-1], cfg.sample_length if length is None else length, self.sample_rng,
             cfg.temperature if temperature is None else temperature,
             cfg.greedy if greedy is None else greedy))
 
     def _sample_text(self, h, seed_ix: int, length: int, rng) -> str:
         cfg = self.config
-        return self.corpus.decode(self.model.sample(h, seed_ix, length, rng, cfg.temperature,
-                                                    cfg.greedy))
+        return self.corpus.decode(self.learner.sample(h, seed_ix, length, rng, cfg.temperature,
+                                                      cfg.greedy))
 
     # -- what the monitor draws ----------------------------------------------------------
 
     def stats(self) -> TrainStats:
-        cfg = self.config
+        cfg, learner = self.config, self.learner
         g_segs = self.grads.segments()
-        m_segs = self.optimizer.mem.segments()
-        p_segs = self.model.params.segments()
+        m_segs = learner.memory_segments()
+        p_segs = learner.params.segments()
         lr = cfg.learning_rate
         clipped = [int(np.count_nonzero(np.abs(g) >= cfg.clip)) for g in g_segs]
         sizes = [g.shape[0] for g in g_segs]
@@ -323,12 +393,101 @@ class Trainer:
             grad_norm=tuple(_norm(g) for g in g_segs),
             mem_norm=tuple(_norm(m) for m in m_segs),
             param_norm=tuple(_norm(q) for q in p_segs),
-            step_median=tuple(lr / math.sqrt(float(np.median(m)) + EPS) for m in m_segs),
+            step_median=learner.step_medians(lr),
             clipped_fraction=sum(clipped) / sum(sizes) if self.n else 0.0,
             clipped_by_param=tuple(c / s for c, s in zip(clipped, sizes)),
             train_chars=len(self._data),
             val_bits=self.val_history[-1][1] if self.val_history else None,
+            param_names=tuple(learner.names),
+            optimizer=learner.optimizer_name,
+            memory_label=learner.memory_label,
+            moment_norm=tuple(_norm(m) for m in learner.moment_segments()),
+            model=cfg.describe_model(),
         )
+
+
+class _Streams:
+    """B streams over the training text: positions, wrapping, and the window buffers.
+
+    Stream b starts at b * (N // B); like the original's pointer, a stream whose window would
+    run past the end starts over at 0 with a zero state. Windows are gathered into buffers
+    allocated once (per seq length).
+    """
+
+    def __init__(self, trainer: Trainer) -> None:
+        self.trainer = trainer
+        self.B = trainer.learner.batch
+        self.positions = np.zeros(self.B, np.int64)
+        self.resize()
+
+    def resize(self) -> None:
+        """(Re)allocate the window buffers for the current seq length."""
+        T, B = self.trainer.config.seq_length, self.B
+        self.offsets = np.arange(T + 1, dtype=np.int64)[:, None]
+        self.index = np.empty((T + 1, B), np.int64)
+        self.window = np.empty((T + 1, B), self.trainer._data.dtype)
+        self.inputs, self.targets = self.window[:-1], self.window[1:]
+
+    def split_changed(self) -> None:
+        """The training text got shorter or longer: a stream past its end starts over."""
+        N = self.trainer._data.shape[0]
+        self.positions[self.positions >= N] = 0
+
+    @property
+    def p0(self) -> int:
+        return int(self.positions[0])
+
+    def _starts(self) -> tuple[np.ndarray, np.ndarray]:
+        tr = self.trainer
+        T, N = tr.config.seq_length, tr._data.shape[0]
+        if tr.n == 0:  # evenly spaced offsets, as far apart as the text allows
+            starts = (np.arange(self.B, dtype=np.int64) * (N // self.B))
+            starts[starts + T + 1 >= N] = 0
+            return starts, np.ones(self.B, bool)
+        reset = self.positions + T + 1 >= N
+        return np.where(reset, 0, self.positions), reset
+
+    def peek(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        starts, reset = self._starts()
+        window = self.trainer._data[starts[None, :] + self.offsets]
+        return starts, window[:-1], window[1:], reset
+
+    def take(self) -> int:
+        """Move to this step's starts (zeroing the state of streams that start over) and gather
+        the window into the buffers; returns stream 0's start."""
+        tr = self.trainer
+        starts, reset = self._starts()
+        if reset.any():
+            if reset[0] and tr.n > 0:
+                tr.epoch += 1
+            tr.learner.reset(reset)
+        self.positions[...] = starts
+        np.add(self.positions[None, :], self.offsets, out=self.index)
+        np.take(tr._data, self.index, out=self.window)
+        return int(starts[0])
+
+    def advance(self) -> None:
+        self.positions += self.trainer.config.seq_length
+
+
+def _network_view(n: int, record, clipped: tuple[int, ...], cell: str) -> WindowView:
+    """A WindowView of stream 0 from a Network's WindowRecord (already copies)."""
+    L = record.hidden.shape[1]
+
+    def frozen(a: np.ndarray) -> np.ndarray:
+        a = np.ascontiguousarray(a)
+        a.setflags(write=False)
+        return a
+
+    layers = tuple(frozen(record.hidden[:, k, 0]) for k in range(L))
+    cells = () if record.cells is None else tuple(frozen(record.cells[:, k, 0])
+                                                   for k in range(L))
+    gates = () if record.gates is None else tuple(frozen(record.gates[:, k, 0])
+                                                   for k in range(L))
+    return WindowView(n, tuple(record.inputs[:, 0].tolist()), tuple(record.targets[:, 0].tolist()),
+                      frozen(record.losses[:, 0]), frozen(record.probs[:, 0]), layers[-1],
+                      clipped, layers=layers, cells=cells, gates=gates,
+                      gate_names={"lstm": "ifgo", "gru": "rzn"}.get(cell, ""))
 
 
 def check_fits(corpus: Corpus, config: Config) -> None:

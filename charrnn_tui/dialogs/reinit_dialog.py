@@ -1,6 +1,12 @@
-"""The confirmation asked before `R` throws the model away: same seed, new seed, or cancel."""
+"""The confirmation asked before `R` throws the model away: which model, same or new seed.
+
+`m` steps through the models on offer (this one, then each preset of `engine.presets`), so a
+user can compare an RNN and an LSTM on the same corpus without leaving the app.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -8,11 +14,19 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label
 
+from engine.presets import PRESETS
+
 SAME, NEW = "same", "new"
 
 
-class ReinitDialog(ModalScreen[str | None]):
-    """Dismisses with "same", "new" or None."""
+@dataclass(frozen=True)
+class ReinitChoice:
+    seed: str  # SAME or NEW
+    preset: str | None  # a preset's name, or None for the current model
+
+
+class ReinitDialog(ModalScreen[ReinitChoice | None]):
+    """Dismisses with a ReinitChoice, or None."""
 
     DEFAULT_CSS = """
     ReinitDialog {
@@ -32,6 +46,11 @@ class ReinitDialog(ModalScreen[str | None]):
         width: 100%;
         margin: 1 0;
     }
+    #reinit-model {
+        width: 100%;
+        margin: 0 0 1 0;
+        color: $text-primary;
+    }
     #reinit-buttons {
         height: auto;
         align-horizontal: center;
@@ -44,19 +63,28 @@ class ReinitDialog(ModalScreen[str | None]):
     BINDINGS = [
         Binding("s", "choose('same')", "Same seed"),
         Binding("n", "choose('new')", "New seed"),
+        Binding("m", "next_model", "Model"),
         Binding("escape", "choose(None)", "Cancel"),
     ]
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, model: str = "") -> None:
+        """`model` describes the current model (Config.describe_model)."""
         super().__init__()
         self.seed = seed
+        self.model = model
+        self.choices: list[tuple[str | None, str]] = [
+            (None, f"this model ({model})" if model else "this model"),
+            *((p.name, f"{p.name}: {p.summary}") for p in PRESETS.values())]
+        self.picked = 0
 
     def compose(self) -> ComposeResult:
         with Vertical(id="reinit-box"):
             yield Label("Re-initialise the model?", id="reinit-title")
-            yield Label("New weights, zero Adagrad memory and hidden state; the loss "
-                        "history and samples start over. The corpus and settings stay.",
+            yield Label("New weights, zero optimizer memory and hidden state; the loss "
+                        "history and samples start over. The corpus and settings stay (a "
+                        "preset brings its own model and training settings).",
                         id="reinit-text")
+            yield Label(self._model_line(), id="reinit-model", markup=False)
             with Horizontal(id="reinit-buttons"):
                 yield Button(f"Same seed {self.seed} (s)", id=SAME, variant="warning")
                 yield Button("New seed (n)", id=NEW, variant="primary")
@@ -66,6 +94,14 @@ class ReinitDialog(ModalScreen[str | None]):
         event.stop()
         self.action_choose(event.button.id if event.button.id in (SAME, NEW) else None)
 
+    def _model_line(self) -> str:
+        return f"Model: {self.choices[self.picked][1]}   (m: next)"
+
+    def action_next_model(self) -> None:
+        self.picked = (self.picked + 1) % len(self.choices)
+        self.query_one("#reinit-model", Label).update(self._model_line())
+
     def action_choose(self, choice: str | None) -> None:
         if self.is_current:  # keys already queued behind the first answer must not pop again
-            self.dismiss(choice)
+            self.dismiss(None if choice is None
+                         else ReinitChoice(choice, self.choices[self.picked][0]))

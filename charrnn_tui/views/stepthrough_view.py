@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 
-from engine import PARAM_NAMES
-
 from ..monitor import WINDOW, Snapshot
 from ..widgets.segment_rows import printable
 from ..widgets.text_lines import TextLines, line
@@ -62,7 +60,7 @@ class StepThroughView(ViewScreen):
         self.table.set_lines(rows)
         clip = snap.config.clip
         parts = []
-        for name, count in zip(PARAM_NAMES, win.clipped):
+        for name, count in zip(snap.stats.param_names, win.clipped):
             parts += [f"  {name} ", (str(count), "warn" if count else "bold")]
         self.clip.set_lines([line((f"gradient entries at ±{clip:g} (clipped):", "bold"),
                                   *parts)])

@@ -36,7 +36,7 @@ def compact_count(n: int) -> str:
 
 
 class StatusLine(TextLines):
-    """`iter N │ R it/s │ C chars │ epoch E · P% │ ● state │ corpus (or why it stopped)`."""
+    """`iter N │ R it/s │ C chars │ epoch E · P% │ ● state │ model · corpus (or why it stopped)`."""
 
     DEFAULT_CSS = """
     StatusLine {
@@ -53,7 +53,7 @@ class StatusLine(TextLines):
         rate = "— it/s" if math.isnan(snap.rate) else f"{snap.rate:.0f} it/s"
         where = 100.0 * st.position / max(1, st.train_chars)
         style = STATE_STYLE[state]
-        about = snap.corpus_name
+        about = f"{st.model} · {snap.corpus_name}" if st.model else snap.corpus_name
         if snap.saved_at is not None:
             about += f" · saved {snap.saved_at} → {home_relative(snap.saved_path)}"
         self.set_lines([line(

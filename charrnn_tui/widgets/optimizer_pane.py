@@ -1,0 +1,89 @@
+"""The optimizer pane: per parameter, what the optimizer has accumulated and how far it steps.
+
+For each parameter (min-char-rnn's Wxh, Whh, Why, bh, by; a network's l0.Wx ... Why, by):
+the norm of the optimizer's memory (Adagrad's sum of squared gradients, RMSprop's cache,
+Adam's second moment v, and Adam's first moment m beside it) and how fast it still grows, the
+gradient norm of the last step (after clipping), the median effective step size (Adagrad:
+lr/sqrt(mem + 1e-8)), and the share of gradient entries at the clip bound.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..monitor import Snapshot
+from .text_lines import TextLines, line
+
+ROW = "{:<3}{:>8}{:>8}{:>8}{:>9}{:>7}"  # min-char-rnn's five names fit in 3 characters
+WIDE_ROW = "{:<6}{:>7}{:>7}{:>7}{:>8}{:>6}"  # a network's layer names ("l0.bhn")
+ADAM_ROW = "{:<6}{:>7}{:>7}{:>7}{:>7}{:>7}{:>5}"  # and Adam's first moment
+TITLES = {"adagrad": "Adagrad", "rmsprop": "RMSprop", "adam": "Adam"}
+LEGENDS = {"adagrad": "step=median lr/√(mem+1e-8) · growth/1k it",
+           "rmsprop": "step=median lr/(√cache+1e-8) · growth/1k it",
+           "adam": "step=median lr·|m̂|/(√v̂+1e-8) · growth/1k it"}
+MAX_ROWS = 12  # parameters listed; a deep network's others are counted
+
+
+def sig(v: float) -> str:
+    """Three significant digits in at most 7 characters."""
+    if not math.isfinite(v):
+        return "—"
+    a = abs(v)
+    if a == 0:
+        return "0"
+    if 1e-3 <= a < 1e5:
+        return f"{v:.{max(0, 2 - math.floor(math.log10(a)))}f}"
+    return f"{v:.1e}"
+
+
+def percent(v: float, signed: bool = False) -> str:
+    if not math.isfinite(v):
+        return "—"
+    if signed and abs(v) >= 10:  # early on the memory grows many-fold per 1000 iterations
+        return f"×{1 + v:.0f}"
+    return f"{100 * v:+.1f}%" if signed else f"{100 * v:.1f}%"
+
+
+class OptimizerPane(TextLines):
+    """A fixed-width table: a header, one row per parameter, the clipped share, a legend."""
+
+    DEFAULT_CSS = """
+    OptimizerPane {
+        border: round $primary 50%;
+        border-title-color: $text-primary;
+        border-title-style: bold;
+        padding: 0 1;
+    }
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.border_title = "Adagrad"
+
+    def show(self, snap: Snapshot) -> None:
+        st = snap.stats
+        self.border_title = TITLES.get(st.optimizer, st.optimizer)
+        adam = bool(st.moment_norm)
+        if adam:
+            row = ADAM_ROW
+            lines = [line((row.format("", st.memory_label, "|m|", "growth", "|grad|", "step",
+                                      "clip"), "bold"))]
+        else:
+            row = ROW if max(map(len, st.param_names)) <= 3 else WIDE_ROW
+            lines = [line((row.format("", st.memory_label, "growth", "|grad|", "step", "clip"),
+                           "bold"))]
+        rows = zip(st.param_names, st.mem_norm, st.moment_norm or st.mem_norm, snap.mem_trend,
+                   st.grad_norm, st.step_median, st.clipped_by_param)
+        for k, (name, m, first, g, gn, s, c) in enumerate(rows):
+            if k == MAX_ROWS:
+                lines.append(line((f"… {len(st.param_names) - MAX_ROWS} more parameters", "dim")))
+                break
+            cells = (name, sig(m), *((sig(first),) if adam else ()), percent(g, signed=True),
+                     sig(gn), sig(s), percent(c))
+            lines.append(line((row.format(*cells), "warn" if c > 0 else "")))
+        total = percent(st.clipped_fraction) if st.iteration else "—"
+        lines.append(line(("clipped ", "dim"), (total, "warn" if st.clipped_fraction else "bold"),
+                          (f" of entries at ±{snap.config.clip:g}", "dim"), ("  lr ", "dim"),
+                          (f"{st.learning_rate:g}", "bold")))
+        lines.append(line((LEGENDS.get(st.optimizer, ""), "dim")))
+        self.set_lines(lines)

@@ -1,0 +1,49 @@
+"""Named, tested combinations of model and training settings (`--model NAME`).
+
+`min-char-rnn` is the default and exactly the original. The others are the models char-rnn
+users train, with the settings measured in README's preset table (`python -m engine.bench
+quality`). A preset fills Config fields; flags given beside it override them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .config import Config, ConfigError
+
+DEFAULT_PRESET = "min-char-rnn"
+# what a preset leaves as the user set it: sampling, validation and the clip
+RUN_FIELDS = ("sample_every", "sample_length", "temperature", "greedy", "val_fraction",
+              "eval_every", "clip")
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    summary: str
+    fields: dict[str, object] = field(default_factory=dict)
+
+    def config(self, **overrides: object) -> Config:
+        """The preset's Config, with `overrides` (fields given explicitly) on top."""
+        return Config(**{**self.fields, **overrides})
+
+
+_BATCHED = dict(batch=32, seq_length=64, optimizer="adam", dtype="float32")
+PRESETS: dict[str, Preset] = {p.name: p for p in (
+    Preset("min-char-rnn", "the original: tanh 100, batch 1, float64, Adagrad 0.1"),
+    Preset("rnn-256", "tanh 256, batch 32, seq 64, Adam 2e-3, float32: fastest to learn",
+           dict(cell="rnn", hidden_size=256, **_BATCHED)),
+    Preset("lstm-2x256", "LSTM 2x256, batch 32, seq 64, Adam 2e-3, float32",
+           dict(cell="lstm", hidden_size=256, layers=2, **_BATCHED)),
+    Preset("gru-2x256", "GRU 2x256, batch 32, seq 64, Adam 2e-3, float32",
+           dict(cell="gru", hidden_size=256, layers=2, **_BATCHED)),
+)}
+
+
+def preset(name: str) -> Preset:
+    """The preset called `name`; ConfigError (one line, listing the names) if there is none."""
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ConfigError(f"unknown model {name!r}; the presets are "
+                          f"{', '.join(PRESETS)}") from None
