@@ -5,6 +5,9 @@ loop (engine.reference), the exact mode and the fast mode, each continuing its o
 reports the median iterations/s of each and their ratios. It also checks that the modes agree
 with the original, and times sampling 10,000 characters against the original's sample().
 With --processes it also times whole `charrnn-tui --headless` runs (startup included).
+
+`python -m engine.bench quality` and `python -m engine.bench throughput` measure the model
+family's bars (engine/bench_models.py).
 """
 
 from __future__ import annotations
@@ -185,6 +188,11 @@ def peak_rss(size_mb: int, text: str) -> tuple[int, float, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] and argv[0] in ("quality", "quality-run", "throughput"):
+        from .bench_models import main as models_main
+
+        return models_main(argv)
     ap = argparse.ArgumentParser(prog="python -m engine.bench", description=__doc__.split("\n")[0])
     ap.add_argument("corpus", nargs="?", help="corpus (default: shared tinyshakespeare)")
     ap.add_argument("--seed", type=int, default=1)

@@ -207,6 +207,12 @@ class Trainer:
         if self._val is not None and (self.n - 1) % cfg.eval_every == 0:
             val_bits = self.evaluate()
             self.val_history.append((self.n - 1, val_bits))
+            uniform = math.log2(max(self.corpus.vocab_size, 2))
+            if self.n > 1 and not val_bits <= uniform:  # worse than guessing: diverged too
+                restored = self.roll_back()
+                raise Diverged(f"validation {val_bits:.3f} bits/char at iteration {self.n - 1} "
+                               f"is worse than uniform guessing ({uniform:.3f}); restored the "
+                               f"parameters of iteration {restored}: lower the learning rate")
         return StepResult(self.n - 1, loss, self.smooth_loss, p, sample, val_bits)
 
     def next_window(self) -> tuple:
