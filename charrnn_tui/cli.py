@@ -36,7 +36,7 @@ from engine.checkpoint import (
 )
 from engine.config import MAX_SAMPLE_LENGTH, MAX_TEMPERATURE, MIN_TEMPERATURE
 from engine.files import describe_os_error
-from engine.runlog import MetricsLog
+from engine.runlog import KEEP_LOGS, MetricsLog, prune_logs
 
 from . import __version__
 from .exit_status import ENDING_SIGNALS, Exit
@@ -101,8 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train a character-level vanilla RNN (min-char-rnn) and watch it learn, "
                     "live in the terminal, or headless with the original script's output.",
         epilog=f"Also: '{PROG} sample CHECKPOINT [--length N] [--temperature T] [--prime TEXT]' "
-               "prints a sample from a saved model. Ctrl+C, SIGTERM and SIGHUP end a run at "
-               f"the next step and save it. {Exit.describe()}",
+               f"prints a sample from a saved model; '{PROG} runs [CORPUS]' lists the runs; "
+               f"'{PROG} serve [CORPUS]' serves the app to a browser. Ctrl+C, SIGTERM and "
+               f"SIGHUP end a run at the next step and save it. {Exit.describe()}",
     )
     p.add_argument("corpus", nargs="?", metavar="CORPUS",
                    help="UTF-8 text file to train on (default: the bundled verse corpus)")
@@ -186,6 +187,14 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["sample"]:
         return sample_main(argv[1:])
+    if argv[:1] == ["runs"]:
+        from .runs_cli import runs_main
+
+        return runs_main(argv[1:])
+    if argv[:1] == ["serve"]:
+        from .serve import serve_main
+
+        return serve_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         check_paths_given(args)
@@ -328,15 +337,19 @@ def make_recorder(args: argparse.Namespace, trainer: Trainer, paths: Paths,
         store.open_for_writing()
     log_path = Path(args.log) if args.log else paths.logs / f"{run}-{corpus.name}.jsonl"
     try:
-        log = MetricsLog(log_path)
+        log = MetricsLog(log_path, run=run)
     except OSError as exc:
         if args.log:
             raise UsageError(describe_os_error(log_path, exc, "cannot write the run log")) \
                 from None
         say(f"{PROG}: run log disabled: {describe_os_error(log_path, exc, 'cannot write')}")
         log = None
-    return RunRecorder(store, save_every, log, settings.log_every,
-                       report=lambda message: say(f"{PROG}: {message}"))
+    if log is not None and not args.log:  # the log folder keeps the newest KEEP_LOGS runs
+        prune_logs(paths.logs, KEEP_LOGS)
+    recorder = RunRecorder(store, save_every, log, settings.log_every,
+                           report=lambda message: say(f"{PROG}: {message}"))
+    recorder.begin(trainer)  # the log's header, before the first step
+    return recorder
 
 
 def print_paths(paths: Paths) -> int:
@@ -397,7 +410,7 @@ def headless(trainer: Trainer, iters: int | None, print_every: int,
         if r.val_bits is not None:
             write("val %d, bits/char: %.4f\n" % (r.iteration, r.val_bits))
         if recorder is not None:
-            recorder.after_step(trainer)
+            recorder.after_step(trainer, r)
 
     def on_diverged(_trainer, exc) -> None:
         out.flush()
