@@ -251,11 +251,14 @@ class app_terminal:
 
     def __init__(self) -> None:
         out, err = _isatty(sys.__stdout__), _isatty(sys.__stderr__)
+        self.swap = False
+        self.saved_fd: int | None = None
+        if os.environ.get("TEXTUAL_DRIVER", "").endswith(":WebDriver"):
+            return  # `charrnn-tui serve`: a browser draws, through pipes
         if not out and not err:
             raise UsageError("the app needs a terminal, and neither stdout nor stderr is one "
                              "(use --headless to train without the UI)")
         self.swap = out and not err
-        self.saved_fd: int | None = None
 
     def __enter__(self) -> app_terminal:
         if self.swap:
