@@ -206,7 +206,8 @@ def main(argv: list[str] | None = None) -> int:
         settings, warning = load_settings(paths.settings)
         if warning:
             say(f"{PROG}: {warning}")
-        corpus = load_corpus(default_corpus_path() if args.corpus is None else args.corpus)
+        corpus = load_with_progress(default_corpus_path() if args.corpus is None
+                                    else args.corpus)
         trainer = make_trainer(args, corpus, paths, settings)
         recorder = make_recorder(args, trainer, paths, settings)
         terminal = None if args.headless else app_terminal()
@@ -216,6 +217,9 @@ def main(argv: list[str] | None = None) -> int:
     except MemoryError:
         say(f"{PROG}: error: not enough memory for this corpus and model size")
         return Exit.USAGE
+    except KeyboardInterrupt:  # Ctrl+C while the corpus loads: nothing to save yet
+        say(f"{PROG}: interrupted before training started")
+        return Exit.OK
     if args.headless:
         return headless(trainer, args.iters, args.print_every, recorder,
                         announce_seed=args.seed is None and args.resume is None)
@@ -233,6 +237,17 @@ def main(argv: list[str] | None = None) -> int:
                        store=recorder.store or CheckpointStore(
                            paths.checkpoint_dir_for(corpus.name, corpus.fingerprint)))
     return report_final_save(recorder, code)
+
+
+def load_with_progress(path: str | os.PathLike[str]) -> Corpus:
+    """load_corpus, with a progress line on a terminal's stderr for a large corpus."""
+    from .progress_line import ProgressLine
+
+    line = ProgressLine("loading the corpus")
+    try:
+        return load_corpus(path, progress=line)
+    finally:
+        line.done()
 
 
 def check_paths_given(args: argparse.Namespace) -> None:
