@@ -22,6 +22,7 @@ from .monitor import State
 from .views.gradcheck_view import GradCheckView
 from .views.hidden_view import HiddenView
 from .views.loss_chart_view import LossChartView
+from .views.runs_view import RunsView
 from .views.stepthrough_view import StepThroughView
 from .views.surprisal_view import SurprisalView
 from .views.view_screen import ViewScreen
@@ -137,6 +138,8 @@ ACTIONS: tuple[Action, ...] = (
          "one window per timestep; n steps (while paused)", while_paused),
     view(LossChartView, "l", "Loss chart", "Loss chart",
          "axes, wall time, log scale, smoothing, CSV export"),
+    view(RunsView, "c", "Runs", "Compare runs",
+         "every logged run in a table; overlay picked runs' loss curves"),
     Action("save", "ctrl+s", "save", "Save", "Save a checkpoint now"),
     Action("resume-picker", "o", "resume_picker", "Resume…", "Resume from a checkpoint",
            "pick from this corpus's checkpoints"),

@@ -27,7 +27,7 @@ from .dialogs.reinit_dialog import SAME, ReinitChoice, ReinitDialog
 from .dialogs.resume_dialog import ResumeDialog
 from .exit_status import ENDING_SIGNALS, Exit
 from .main_screen import MainScreen
-from .messages import GradCheckDone, Notice, SnapshotReady
+from .messages import GradCheckDone, Notice, ResumeFrom, SnapshotReady
 from .monitor import Snapshot, State
 from .run_files import RunRecorder
 from .training import Session, train
@@ -321,6 +321,11 @@ class CharRNNApp(App[int]):
         run = recorder.store.run if recorder is not None and recorder.store is not None else None
         self.push_screen(ResumeDialog(self.store.infos(), self.store.directory, run),
                          self._resume)
+
+    def on_resume_from(self, message: ResumeFrom) -> None:
+        """A run's details chose a checkpoint: close the view and train from it."""
+        self.action_close_view()
+        self._resume(message.path)
 
     def _reinit(self, choice: ReinitChoice | None) -> None:
         if choice is None:

@@ -56,6 +56,7 @@ def measure(corpus, config: Config, pairs: int, seconds: float, hz: float,
             terminal: bool = False, report=print, view: str | None = None
             ) -> tuple[list[Pair], list[float]]:
     """Alternate app and headless slices in one app session; also time `s` a few times."""
+    from . import actions
     from .app import CharRNNApp
     from .monitor import State
     from .widgets.samples_pane import SamplesPane
@@ -100,7 +101,7 @@ def measure(corpus, config: Config, pairs: int, seconds: float, hz: float,
     async def session(pilot) -> None:
         await until(lambda: trainer.n > 0)
         if view is not None:
-            app.push_screen(app._make_view(view))
+            app.push_screen(actions.VIEWS[view](trainer.corpus.vocab))
             await until(lambda: app.session.monitor.views == app.screen.NEEDS
                         and app.screen.NAME == view)
         for i in range(pairs):
@@ -189,7 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--terminal", action="store_true",
                    help="run the app in this terminal (counts writing frames to it) instead "
                         "of headless; use a 120x40 terminal, e.g. tmux")
-    p.add_argument("--view", choices=("hidden", "surprisal", "stepthrough", "gradcheck", "chart"),
+    p.add_argument("--view", choices=("hidden", "surprisal", "stepthrough", "gradcheck", "chart",
+                                           "runs"),
                    help="measure with this inspection view open")
     p.add_argument("--first-frame", action="store_true",
                    help="measure the time from the command to the first frame instead")

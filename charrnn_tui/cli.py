@@ -47,7 +47,7 @@ from engine.config import (
 )
 from engine.files import describe_os_error
 from engine.presets import DEFAULT_PRESET, PRESETS, preset
-from engine.runlog import MetricsLog
+from engine.runlog import KEEP_LOGS, MetricsLog, prune_logs
 
 from . import __version__
 from .exit_status import ENDING_SIGNALS, Exit
@@ -115,8 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train a character-level vanilla RNN (min-char-rnn) and watch it learn, "
                     "live in the terminal, or headless with the original script's output.",
         epilog=f"Also: '{PROG} sample CHECKPOINT [--length N] [--temperature T] [--prime TEXT]' "
-               "prints a sample from a saved model. Ctrl+C, SIGTERM and SIGHUP end a run at "
-               f"the next step and save it. {Exit.describe()}",
+               f"prints a sample from a saved model; '{PROG} runs [CORPUS]' lists the runs; "
+               f"'{PROG} serve [CORPUS]' serves the app to a browser. Ctrl+C, SIGTERM and "
+               f"SIGHUP end a run at the next step and save it. {Exit.describe()}",
     )
     p.add_argument("corpus", nargs="?", metavar="CORPUS",
                    help="UTF-8 text file to train on (default: the bundled verse corpus)")
@@ -222,6 +223,14 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["sample"]:
         return sample_main(argv[1:])
+    if argv[:1] == ["runs"]:
+        from .runs_cli import runs_main
+
+        return runs_main(argv[1:])
+    if argv[:1] == ["serve"]:
+        from .serve import serve_main
+
+        return serve_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         check_paths_given(args)
@@ -233,7 +242,8 @@ def main(argv: list[str] | None = None) -> int:
         settings, warning = load_settings(paths.settings)
         if warning:
             say(f"{PROG}: {warning}")
-        corpus = load_corpus(default_corpus_path() if args.corpus is None else args.corpus)
+        corpus = load_with_progress(default_corpus_path() if args.corpus is None
+                                    else args.corpus)
         trainer = make_trainer(args, corpus, paths, settings)
         recorder = make_recorder(args, trainer, paths, settings)
         terminal = None if args.headless else app_terminal()
@@ -243,6 +253,9 @@ def main(argv: list[str] | None = None) -> int:
     except MemoryError:
         say(f"{PROG}: error: not enough memory for this corpus and model size")
         return Exit.USAGE
+    except KeyboardInterrupt:  # Ctrl+C while the corpus loads: nothing to save yet
+        say(f"{PROG}: interrupted before training started")
+        return Exit.OK
     if args.headless:
         return headless(trainer, args.iters, args.print_every, recorder,
                         announce_seed=args.seed is None and args.resume is None)
@@ -262,6 +275,17 @@ def main(argv: list[str] | None = None) -> int:
     return report_final_save(recorder, code)
 
 
+def load_with_progress(path: str | os.PathLike[str]) -> Corpus:
+    """load_corpus, with a progress line on a terminal's stderr for a large corpus."""
+    from .progress_line import ProgressLine
+
+    line = ProgressLine("loading the corpus")
+    try:
+        return load_corpus(path, progress=line)
+    finally:
+        line.done()
+
+
 def check_paths_given(args: argparse.Namespace) -> None:
     """An empty string is never a path (Path("") would quietly mean the working directory)."""
     for flag, value in (("CORPUS", args.corpus), ("--resume", args.resume),
@@ -278,11 +302,14 @@ class app_terminal:
 
     def __init__(self) -> None:
         out, err = _isatty(sys.__stdout__), _isatty(sys.__stderr__)
+        self.swap = False
+        self.saved_fd: int | None = None
+        if os.environ.get("TEXTUAL_DRIVER", "").endswith(":WebDriver"):
+            return  # `charrnn-tui serve`: a browser draws, through pipes
         if not out and not err:
             raise UsageError("the app needs a terminal, and neither stdout nor stderr is one "
                              "(use --headless to train without the UI)")
         self.swap = out and not err
-        self.saved_fd: int | None = None
 
     def __enter__(self) -> app_terminal:
         if self.swap:
@@ -369,15 +396,19 @@ def make_recorder(args: argparse.Namespace, trainer: Trainer, paths: Paths,
         store.open_for_writing()
     log_path = Path(args.log) if args.log else paths.logs / f"{run}-{corpus.name}.jsonl"
     try:
-        log = MetricsLog(log_path)
+        log = MetricsLog(log_path, run=run)
     except OSError as exc:
         if args.log:
             raise UsageError(describe_os_error(log_path, exc, "cannot write the run log")) \
                 from None
         say(f"{PROG}: run log disabled: {describe_os_error(log_path, exc, 'cannot write')}")
         log = None
-    return RunRecorder(store, save_every, log, settings.log_every,
-                       report=lambda message: say(f"{PROG}: {message}"))
+    if log is not None and not args.log:  # the log folder keeps the newest KEEP_LOGS runs
+        prune_logs(paths.logs, KEEP_LOGS)
+    recorder = RunRecorder(store, save_every, log, settings.log_every,
+                           report=lambda message: say(f"{PROG}: {message}"))
+    recorder.begin(trainer)  # the log's header, before the first step
+    return recorder
 
 
 def print_paths(paths: Paths) -> int:
@@ -438,7 +469,7 @@ def headless(trainer: Trainer, iters: int | None, print_every: int,
         if r.val_bits is not None:
             write("val %d, bits/char: %.4f\n" % (r.iteration, r.val_bits))
         if recorder is not None:
-            recorder.after_step(trainer)
+            recorder.after_step(trainer, r)
 
     def on_diverged(_trainer, exc) -> None:
         out.flush()

@@ -1,4 +1,4 @@
-"""The messages the trainer thread posts to the app: small `@dataclass` messages.
+"""The messages the trainer thread (and other workers) post: small `@dataclass` messages.
 
 `SnapshotReady` coalesces (a newer one replaces a queued one), so a busy UI skips frames
 instead of falling behind; the others are posted once per event.
@@ -7,10 +7,12 @@ instead of falling behind; the others are posted once per event.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from textual.message import Message
 
 from engine import GradCheckResult
+from engine.runs import Scan
 
 
 @dataclass
@@ -42,3 +44,28 @@ class GradCheckDone(Message):
     iteration: int
     source: str  # which window and hidden state were used
     results: tuple[GradCheckResult, ...]
+
+
+@dataclass
+class ScanProgress(Message):
+    """Run logs read so far (the runs screen's worker); a newer one replaces a queued one."""
+
+    done: int
+    total: int
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, ScanProgress)
+
+
+@dataclass
+class ScanDone(Message):
+    """The runs screen's worker read every log (or was cancelled)."""
+
+    scan: Scan
+
+
+@dataclass
+class ResumeFrom(Message):
+    """A screen asks the app to train from this checkpoint (the run details' list)."""
+
+    path: Path

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from engine import Trainer
+from engine import StepResult, Trainer
 from engine.checkpoint import CheckpointError, CheckpointStore
 from engine.runlog import MetricsLog
 
@@ -34,10 +34,23 @@ class RunRecorder:
         self.final_iteration: int | None = None
         self.final_error: str | None = None  # why the final save failed
 
-    def after_step(self, trainer: Trainer) -> None:
+    def begin(self, trainer: Trainer) -> None:
+        """Write the log's header now, before the first step (else the first step does)."""
+        if self.log is not None:
+            self._log(trainer, lambda log: None)
+
+    def after_step(self, trainer: Trainer, result: StepResult | None = None) -> None:
+        """After each step: the log's header (first), the periodic sample `result` carries,
+        a record every `log_every` iterations, an autosave every `save_every`."""
         n = trainer.n
-        if self.log is not None and n % self.log_every == 0:
-            self._log(trainer)
+        if self.log is not None:
+            if result is not None and result.sample is not None:
+                self._log(trainer, lambda log: log.sample(trainer, result.iteration,
+                                                          result.sample))
+            if n % self.log_every == 0:
+                self._log(trainer, lambda log: log.record(trainer))
+            elif not self.log.headed:  # the header comes at once, not with the first record
+                self._log(trainer, lambda log: None)
         if self.store is not None and self.save_every and n % self.save_every == 0:
             self.save(trainer)
 
@@ -68,7 +81,8 @@ class RunRecorder:
             return self.final_path
         self.finished = True
         if self.log is not None:
-            self._log(trainer)
+            self._log(trainer, lambda log: log.record(trainer, force=True))
+        if self.log is not None:
             self.log.close()
             self.log = None
         if save and self.store is not None and trainer.n > 0 and (
@@ -80,9 +94,10 @@ class RunRecorder:
         self.final_iteration = trainer.n if self.final_path is not None else None
         return self.final_path
 
-    def _log(self, trainer: Trainer) -> None:
+    def _log(self, trainer: Trainer, write: Callable[[MetricsLog], None]) -> None:
         try:
-            self.log.record(trainer)
+            self.log.start(trainer, None if self.store is None else self.store.directory)
+            write(self.log)
         except (OSError, ValueError) as exc:
             self.report(f"run log disabled: {exc}")
             self.log = None

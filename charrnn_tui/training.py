@@ -64,7 +64,7 @@ def train(session: Session, tick_seconds: float) -> Outcome:
     if rec is not None:
         def on_step(result, monitor_step=mon.on_step, after_step=rec.after_step):
             monitor_step(result)
-            after_step(tr)
+            after_step(tr, result)
     try:
         outcome = run(tr, control, session.iters, on_step=on_step, on_tick=mon.publish,
                       tick_seconds=tick_seconds, on_diverged=mon.on_diverged,

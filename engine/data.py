@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,12 +69,16 @@ def corpus_from_text(text: str, name: str = "text") -> Corpus:
     return _from_bytes(raw, name)
 
 
-def load_corpus(path: str | os.PathLike[str]) -> Corpus:
+Progress = Callable[[float], None]  # the share of the work done, 0..1
+
+
+def load_corpus(path: str | os.PathLike[str], progress: Progress | None = None) -> Corpus:
     """Read `path` as UTF-8; raise CorpusError with a one-line reason on any problem.
 
     Only a regular file of at most MAX_CORPUS_BYTES is read, and its first chunk is checked
     for binary content before the rest is read, so a device, a FIFO or a huge binary file is
-    refused at once.
+    refused at once. `progress(share)` is called every chunk (reading, then two passes over
+    the text), for a large corpus that takes seconds.
     """
     p = Path(path)
     where = str(p)
@@ -81,12 +86,22 @@ def load_corpus(path: str | os.PathLike[str]) -> Corpus:
         with open_regular(path, MAX_CORPUS_BYTES, "text file") as f:
             head = f.read(_SNIFF)
             _refuse_binary(head, where)
-            raw = head + f.read()
+            if progress is None:
+                raw = head + f.read()
+            else:
+                size = max(1, os.fstat(f.fileno()).st_size)
+                parts = [head]
+                got = len(head)
+                while chunk := f.read(_CHUNK):
+                    parts.append(chunk)
+                    got += len(chunk)
+                    progress(min(1.0, got / size) / 3)
+                raw = b"".join(parts)
     except FileRefused as exc:
         raise CorpusError(str(exc)) from None
     except OSError as exc:
         raise CorpusError(describe_os_error(p, exc)) from None
-    return _from_bytes(raw, p.name or str(p), where=where)
+    return _from_bytes(raw, p.name or str(p), where=where, progress=progress)
 
 
 def _refuse_binary(head: bytes, where: str) -> None:
@@ -99,7 +114,8 @@ def _refuse_binary(head: bytes, where: str) -> None:
         raise CorpusError(f"{where}: not valid UTF-8 (bad byte near offset {exc.start})") from None
 
 
-def _from_bytes(raw: bytes, name: str, where: str | None = None) -> Corpus:
+def _from_bytes(raw: bytes, name: str, where: str | None = None,
+                progress: Progress | None = None) -> Corpus:
     where = where or name
     if raw.startswith(codecs.BOM_UTF8):
         raw = raw[len(codecs.BOM_UTF8):]
@@ -108,13 +124,14 @@ def _from_bytes(raw: bytes, name: str, where: str | None = None) -> Corpus:
     if b"\x00" in raw:
         raise CorpusError(f"{where}: looks like a binary file (contains NUL bytes), not UTF-8 text")
     # two passes over the bytes, so that only one small chunk is ever held as UTF-32
-    vocab_codes = np.unique(np.concatenate([np.unique(c) for c in _code_points(raw, where)]))
+    vocab_codes = np.unique(np.concatenate([np.unique(c) for c in _code_points(
+        raw, where, _share(progress, 1 / 3, 2 / 3))]))
     n = len(raw) if raw.isascii() else sum(c.shape[0] for c in _code_points(raw, where))
     size = vocab_codes.size
     dtype = np.uint8 if size <= 256 else (np.uint16 if size <= 65536 else np.uint32)
     ix = np.empty(n, dtype=dtype)
     at = 0
-    for c in _code_points(raw, where):
+    for c in _code_points(raw, where, _share(progress, 2 / 3, 1.0)):
         ix[at:at + c.shape[0]] = np.searchsorted(vocab_codes, c)
         at += c.shape[0]
     ix.setflags(write=False)
@@ -123,12 +140,28 @@ def _from_bytes(raw: bytes, name: str, where: str | None = None) -> Corpus:
     return Corpus(name=name, vocab=vocab, ix=ix, fingerprint=f"{len(raw)}-{digest}")
 
 
-def _code_points(raw: bytes, where: str):
+def _share(progress: Progress | None, low: float, high: float
+           ) -> Callable[[float], None] | None:
+    """A phase's own 0..1 progress as the whole load's `low..high`."""
+    if progress is None:
+        return None
+    return lambda done: progress(low + (high - low) * done)
+
+
+def _code_points(raw: bytes, where: str, progress: Callable[[float], None] | None = None):
     """Yield the text's code points as uint32 (or uint8 for ASCII) arrays, chunk by chunk."""
+    for chunk in _code_point_chunks(raw, where):
+        yield chunk[0]
+        if progress is not None:
+            progress(min(1.0, chunk[1] / max(1, len(raw))))
+
+
+def _code_point_chunks(raw: bytes, where: str):
+    """(code points, bytes consumed so far) per chunk."""
     if raw.isascii():
         for start in range(0, len(raw), _CHUNK):
             count = min(_CHUNK, len(raw) - start)
-            yield np.frombuffer(raw, dtype=np.uint8, count=count, offset=start)
+            yield np.frombuffer(raw, dtype=np.uint8, count=count, offset=start), start + count
         return
     decoder = codecs.getincrementaldecoder("utf-8")("strict")
     mv = memoryview(raw)
@@ -140,4 +173,5 @@ def _code_points(raw: bytes, where: str):
             offset = max(0, start + exc.start - len(exc.object) + len(mv[start:start + _CHUNK]))
             raise CorpusError(f"{where}: not valid UTF-8 (bad byte near offset {offset})") from None
         if text:
-            yield np.frombuffer(text.encode("utf-32-le"), dtype="<u4")
+            yield (np.frombuffer(text.encode("utf-32-le"), dtype="<u4"),
+                   min(len(raw), start + _CHUNK))

@@ -425,7 +425,7 @@ class FakeRecorder:
         self.report = print
         self.on_saved = None
 
-    def after_step(self, trainer):
+    def after_step(self, trainer, result=None):
         self.steps += 1
         if trainer.n == 30:
             self.on_saved("ckpt")

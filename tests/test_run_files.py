@@ -62,7 +62,9 @@ def test_a_run_logs_metrics_as_json_lines_every_100_iterations(tmp_path, corpus)
     proc = _cli(str(corpus), "--headless", "--iters", "250", "--seed", "1", "--hidden", "16",
                 "--log", str(log), "--no-save", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    records = [json.loads(line) for line in log.read_text().splitlines()]
+    everything = [json.loads(line) for line in log.read_text().splitlines()]
+    assert everything[0]["kind"] == "run"  # the header, then records and samples
+    records = [r for r in everything if r["kind"] == "iter"]
     assert [r["iteration"] for r in records] == [100, 200, 250]
     for key in ("smooth_loss", "loss", "iters_per_s", "wall_time", "grad_norm_Whh",
                 "param_norm_Why", "mem_norm_bh", "bits_per_char"):

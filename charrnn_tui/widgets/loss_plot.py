@@ -4,6 +4,10 @@ Each cell holds 2x4 dots. A series is sampled at every dot column (linear interp
 its points) and each column is joined to the previous one by a vertical run of dots, so steep
 drops stay connected; points that share a column also mark their min..max. Everything is done
 with numpy once per new frame; `render_line` only returns prepared strips.
+
+For comparing runs, series may use the run colours (`run-0` .. `run-5`) and the suffix
+` faint` (a raw series drawn dim, under its smoothing), and `plot` takes a legend: a row of
+(label, style) pairs drawn over the chart.
 """
 
 from __future__ import annotations
@@ -27,11 +31,19 @@ X_TICKS = 5
 _BITS = np.array([[0x01, 0x08], [0x02, 0x10], [0x04, 0x20], [0x40, 0x80]], dtype=np.int64)
 
 
+RUN_COLOURS = 6  # run-0 .. run-5, then they repeat
+FAINT = " faint"  # a style key's suffix: the same colour, dimmed
+
+
 @dataclass(frozen=True)
 class Series:
     xs: np.ndarray
     ys: np.ndarray
-    style: str  # component class suffix: "train" or "val"
+    style: str  # component class suffix ("train", "val", "run-N"), maybe + FAINT
+
+
+def run_style(i: int) -> str:
+    return f"run-{i % RUN_COLOURS}"
 
 
 def dots_of(xs: np.ndarray, ys: np.ndarray, x_range: tuple[float, float],
@@ -91,15 +103,17 @@ class LossPlot(Widget):
     """Axes, tick labels and up to two series; `plot` redraws, `render_line` only reads."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {"loss-plot--train", "loss-plot--val",
-                                             "loss-plot--axis"}
+                                             "loss-plot--axis",
+                                             *(f"loss-plot--run-{i}" for i in range(RUN_COLOURS))}
     """
-    A series' `style` names its class:
+    A series' `style` names its class (with ` faint`: the same, dimmed):
 
     | Class | Description |
     | :- | :- |
     | `loss-plot--train` | The training loss line. |
     | `loss-plot--val` | The validation loss line (drawn over the training line). |
     | `loss-plot--axis` | Axes, ticks and their labels. |
+    | `loss-plot--run-0` .. `-5` | The runs of an overlay, one colour each. |
     """
 
     DEFAULT_CSS = """
@@ -112,6 +126,12 @@ class LossPlot(Widget):
     LossPlot > .loss-plot--axis {
         color: $text-muted;
     }
+    LossPlot > .loss-plot--run-0 { color: $primary; }
+    LossPlot > .loss-plot--run-1 { color: $warning; }
+    LossPlot > .loss-plot--run-2 { color: $success; }
+    LossPlot > .loss-plot--run-3 { color: $error; }
+    LossPlot > .loss-plot--run-4 { color: $accent; }
+    LossPlot > .loss-plot--run-5 { color: $secondary; }
     """
 
     def __init__(self, **kwargs) -> None:
@@ -121,9 +141,15 @@ class LossPlot(Widget):
         self._styles: dict[str, Style] = {}
 
     def plot(self, series: Sequence[Series], log_y: bool = False,
-             x_label: Callable[[float], str] = short) -> None:
-        self._args = (tuple(series), log_y, x_label)
+             x_label: Callable[[float], str] = short,
+             legend: Sequence[tuple[str, str]] = ()) -> None:
+        self._args = (tuple(series), log_y, x_label, tuple(legend))
         self._draw()
+
+    @property
+    def series(self) -> tuple[Series, ...]:
+        """What is drawn (for tests)."""
+        return () if self._args is None else self._args[0]
 
     def on_resize(self) -> None:
         self._draw()
@@ -131,8 +157,9 @@ class LossPlot(Widget):
     def _draw(self) -> None:
         if self._args is None:
             return
-        series, log_y, x_label = self._args
-        self._rows = chart_rows(series, self.size.width, self.size.height, log_y, x_label)
+        series, log_y, x_label, legend = self._args
+        self._rows = chart_rows(series, self.size.width, self.size.height, log_y, x_label,
+                                legend)
         self.refresh()
 
     def notify_style_update(self) -> None:
@@ -141,8 +168,11 @@ class LossPlot(Widget):
 
     def render_lines(self, crop: Region) -> list[Strip]:
         base = self.rich_style
+        keys = ("train", "val", "axis", *(run_style(i) for i in range(RUN_COLOURS)))
         self._styles = {"": base, **{k: base + self.get_component_rich_style(f"loss-plot--{k}")
-                                     for k in ("train", "val", "axis")}}
+                                     for k in keys}}
+        faint = Style(dim=True)
+        self._styles.update({k + FAINT: self._styles[k] + faint for k in keys})
         return super().render_lines(crop)
 
     def render_line(self, y: int) -> Strip:
@@ -155,10 +185,29 @@ class LossPlot(Widget):
                      ).crop_extend(0, width, base)
 
 
+def legend_rows(legend: Sequence[tuple[str, str]], width: int) -> list[list[tuple[str, str]]]:
+    """`━ label` entries in their styles, as many to a row as fit in `width`."""
+    rows: list[list[tuple[str, str]]] = []
+    used = width
+    for label, style in legend:
+        text = f"━ {label}"[:max(1, width - Y_LABEL - 1)]
+        if used + len(text) + 3 > width:
+            rows.append([(" " * Y_LABEL + " ", "axis")])
+            used = Y_LABEL + 1
+        rows[-1].append((text + "   ", style))
+        used += len(text) + 3
+    return rows
+
+
 def chart_rows(series: Sequence[Series], width: int, height: int, log_y: bool,
-               x_label: Callable[[float], str]) -> list[list[tuple[str, str]]]:
-    """The chart as rows of (text, style key) runs: plot rows, the x axis, its labels."""
-    pw, ph = width - Y_LABEL - 1, height - 2
+               x_label: Callable[[float], str],
+               legend: Sequence[tuple[str, str]] = ()) -> list[list[tuple[str, str]]]:
+    """The chart as rows of (text, style key) runs: the legend, plot rows, the x axis, its
+    labels."""
+    top = legend_rows(legend, width) if legend else []
+    if top and height - len(top) < 6:
+        top = []  # too small: the chart matters more
+    pw, ph = width - Y_LABEL - 1, height - 2 - len(top)
     if pw < 4 or ph < 2:
         return [[("(too small for a chart)", "axis")]]
     clean = []
@@ -185,7 +234,7 @@ def chart_rows(series: Sequence[Series], width: int, height: int, log_y: bool,
     for i, v in enumerate(ticks(y_range[1], y_range[0], Y_TICKS)):
         row = round(i * (ph - 1) / (Y_TICKS - 1))
         labels[row] = short(10 ** v if log_y else v)
-    rows: list[list[tuple[str, str]]] = []
+    rows: list[list[tuple[str, str]]] = list(top)
     for r in range(ph):
         runs: list[tuple[str, str]] = [(labels.get(r, "").rjust(Y_LABEL - 1) + " ", "axis"),
                                        ("┤" if r in labels else "│", "axis")]
