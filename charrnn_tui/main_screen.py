@@ -21,7 +21,7 @@ from engine import Config, ConfigError, CorpusError, check_fits
 from .monitor import Snapshot, State
 from .widgets.controls_pane import FIELDS, ControlsPane
 from .widgets.loss_pane import LossPane
-from .widgets.optimizer_pane import OptimizerPane
+from .widgets.optimizer_pane import MAX_ROWS, OptimizerPane
 from .widgets.samples_pane import SamplesPane
 from .widgets.status_line import StatusLine
 
@@ -40,6 +40,7 @@ class MainScreen(Screen):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self._samples_drawn = 0.0
+        self._top_height: int | None = None  # set only for a network's longer table
 
     def compose(self) -> ComposeResult:
         self.loss, self.optimizer = LossPane(id="loss"), OptimizerPane(id="optimizer")
@@ -72,11 +73,20 @@ class MainScreen(Screen):
         self.status.show(snap)
         if slow:
             self.loss.show(snap)
+            self._fit_optimizer_rows(len(snap.stats.param_names))
             self.optimizer.show(snap)
         now = time.monotonic()
         if everything or now - self._samples_drawn >= SAMPLES_SECONDS:
             self._samples_drawn = now
             self.samples.add(snap.samples)
+
+    def _fit_optimizer_rows(self, params: int) -> None:
+        """A network's optimizer table has more rows than min-char-rnn's five, for which
+        app.tcss sizes the top row: grow it to fit (header, two lines, border)."""
+        height = min(params, MAX_ROWS + 1) + 5 if params > 5 else None  # None: app.tcss's
+        if height != self._top_height:
+            self._top_height = height
+            self.query_one("#top").styles.height = height
 
     def note(self, text: str) -> None:
         """An event of the run, as a rule line in the samples pane."""

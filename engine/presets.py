@@ -29,12 +29,13 @@ class Preset:
 
 
 _BATCHED = dict(batch=32, seq_length=64, optimizer="adam", dtype="float32")
+# No LSTM preset: a 2x256 LSTM trained this way reads the held-out text of tinyshakespeare at
+# ~6 nats/char from a zero state that starts on a newline (a cell-state counter never resets),
+# so it fails the stable-preset bar; `--cell lstm` trains one all the same.
 PRESETS: dict[str, Preset] = {p.name: p for p in (
     Preset("min-char-rnn", "the original: tanh 100, batch 1, float64, Adagrad 0.1"),
     Preset("rnn-256", "tanh 256, batch 32, seq 64, Adam 2e-3, float32: fastest to learn",
            dict(cell="rnn", hidden_size=256, **_BATCHED)),
-    Preset("lstm-2x256", "LSTM 2x256, batch 32, seq 64, Adam 2e-3, float32",
-           dict(cell="lstm", hidden_size=256, layers=2, **_BATCHED)),
     Preset("gru-2x256", "GRU 2x256, batch 32, seq 64, Adam 2e-3, float32",
            dict(cell="gru", hidden_size=256, layers=2, **_BATCHED)),
 )}

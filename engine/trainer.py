@@ -25,6 +25,9 @@ from .units import bits, smoothed
 
 ROLLBACK_EVERY = 100  # iterations between in-memory copies of the last good state
 DIVERGENCE_FACTOR = 100.0  # a window loss this many times uniform guessing's is divergence
+# iterations after which a validation loss worse than uniform guessing is divergence (a fresh
+# model's first steps can be slightly worse than guessing)
+VALIDATION_GRACE = 1000
 # The default mode's first iterations use the original's arithmetic. While Adagrad's memory is
 # near zero it divides by ~sqrt(1e-8), so any other rounding leaves the original's trace within
 # 6-20 iterations; from iteration 200 on the same rounding takes hundreds (README, "Exact and
@@ -208,7 +211,8 @@ class Trainer:
             val_bits = self.evaluate()
             self.val_history.append((self.n - 1, val_bits))
             uniform = math.log2(max(self.corpus.vocab_size, 2))
-            if self.n > 1 and not val_bits <= uniform:  # worse than guessing: diverged too
+            # worse than guessing, past the first iterations (which may be): diverged too
+            if self.n > VALIDATION_GRACE and not val_bits <= uniform:
                 restored = self.roll_back()
                 raise Diverged(f"validation {val_bits:.3f} bits/char at iteration {self.n - 1} "
                                f"is worse than uniform guessing ({uniform:.3f}); restored the "

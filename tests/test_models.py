@@ -160,7 +160,10 @@ def test_dropout_is_off_when_evaluating_and_sampling():
     assert t.sample(40) == twin.sample(40)
 
 
-def test_a_validation_worse_than_guessing_is_a_divergence():
+def test_a_validation_worse_than_guessing_is_a_divergence(monkeypatch):
+    import engine.trainer
+
+    monkeypatch.setattr(engine.trainer, "VALIDATION_GRACE", 4)
     t = trainer(val_fraction=0.2, eval_every=5, sample_every=0)
     steps(t, 5)
     t.learner.params["by"][...] = np.where(np.arange(t.corpus.vocab_size) == 0, 60.0, -60.0)

@@ -114,8 +114,8 @@ class HiddenView(ViewScreen):
             line((f"hidden state of {L} layer{'s' if L > 1 else ''} × {H} units after iter "
                   f"{snap.stats.iteration}", "bold"),
                  ("  stream 0, carried into the next window", "dim")),
-            line(("h left" + (", the LSTM's cell state c right (coloured by tanh c)"
-                              if S == 2 else ""), "dim")),
+            line(("h left, the LSTM's cell state c right (coloured by tanh c)" if S == 2
+                  else "h of each layer", "dim")),
         ])
         grid = []
         for k in range(L):

@@ -15,8 +15,7 @@ from ..monitor import Snapshot
 from .text_lines import TextLines, line
 
 ROW = "{:<3}{:>8}{:>8}{:>8}{:>9}{:>7}"  # min-char-rnn's five names fit in 3 characters
-WIDE_ROW = "{:<6}{:>7}{:>7}{:>7}{:>8}{:>6}"  # a network's layer names ("l0.bhn")
-ADAM_ROW = "{:<6}{:>7}{:>7}{:>7}{:>7}{:>7}{:>5}"  # and Adam's first moment
+WIDE_ROW = "{:<6} {:>6} {:>6} {:>6} {:>6} {:>6}"  # a network's layer names ("l0.bhn")
 TITLES = {"adagrad": "Adagrad", "rmsprop": "RMSprop", "adam": "Adam"}
 LEGENDS = {"adagrad": "step=median lr/√(mem+1e-8) · growth/1k it",
            "rmsprop": "step=median lr/(√cache+1e-8) · growth/1k it",
@@ -34,6 +33,19 @@ def sig(v: float) -> str:
     if 1e-3 <= a < 1e5:
         return f"{v:.{max(0, 2 - math.floor(math.log10(a)))}f}"
     return f"{v:.1e}"
+
+
+def sig6(v: float) -> str:
+    """Three significant digits in at most 6 characters (the network table's columns)."""
+    if not math.isfinite(v):
+        return "—"
+    a = abs(v)
+    if a == 0:
+        return "0"
+    if 1e-2 <= a < 1e4:
+        return f"{v:.{max(0, 2 - math.floor(math.log10(a)))}f}"
+    mantissa, exponent = f"{v:.1e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
 
 
 def percent(v: float, signed: bool = False) -> str:
@@ -63,23 +75,21 @@ class OptimizerPane(TextLines):
     def show(self, snap: Snapshot) -> None:
         st = snap.stats
         self.border_title = TITLES.get(st.optimizer, st.optimizer)
-        adam = bool(st.moment_norm)
-        if adam:
-            row = ADAM_ROW
-            lines = [line((row.format("", st.memory_label, "|m|", "growth", "|grad|", "step",
-                                      "clip"), "bold"))]
-        else:
-            row = ROW if max(map(len, st.param_names)) <= 3 else WIDE_ROW
-            lines = [line((row.format("", st.memory_label, "growth", "|grad|", "step", "clip"),
-                           "bold"))]
-        rows = zip(st.param_names, st.mem_norm, st.moment_norm or st.mem_norm, snap.mem_trend,
-                   st.grad_norm, st.step_median, st.clipped_by_param)
-        for k, (name, m, first, g, gn, s, c) in enumerate(rows):
+        adam = bool(st.moment_norm)  # Adam: its first moment takes the growth column
+        narrow = max(map(len, st.param_names)) <= 3  # min-char-rnn's table, as it always was
+        row, num = (ROW, sig) if narrow else (WIDE_ROW, sig6)
+        second = "|m|" if adam else "growth"
+        lines = [line((row.format("", st.memory_label, second, "|grad|", "step", "clip"),
+                       "bold"))]
+        seconds = ([sig6(m) for m in st.moment_norm] if adam
+                   else [percent(g, signed=True) for g in snap.mem_trend])
+        rows = zip(st.param_names, st.mem_norm, seconds, st.grad_norm, st.step_median,
+                   st.clipped_by_param)
+        for k, (name, m, second_cell, gn, step, c) in enumerate(rows):
             if k == MAX_ROWS:
                 lines.append(line((f"… {len(st.param_names) - MAX_ROWS} more parameters", "dim")))
                 break
-            cells = (name, sig(m), *((sig(first),) if adam else ()), percent(g, signed=True),
-                     sig(gn), sig(s), percent(c))
+            cells = (name, num(m), second_cell, num(gn), num(step), percent(c))
             lines.append(line((row.format(*cells), "warn" if c > 0 else "")))
         total = percent(st.clipped_fraction) if st.iteration else "—"
         lines.append(line(("clipped ", "dim"), (total, "warn" if st.clipped_fraction else "bold"),

@@ -1,0 +1,72 @@
+"""Every preset in the app under Pilot: the status line names the model, the optimizer pane
+lists its parameters, the hidden view shows each layer, and R starts another model."""
+
+from __future__ import annotations
+
+import pytest
+
+from charrnn_tui.dialogs.reinit_dialog import ReinitDialog
+from charrnn_tui.monitor import State
+from charrnn_tui.views.hidden_view import HiddenView
+from charrnn_tui.views.stepthrough_view import StepThroughView
+from charrnn_tui.views.surprisal_view import SurprisalView
+from engine.presets import PRESETS, preset
+
+from .app_factory import TEXT, make_app, paused_at, shown
+from .helpers import until
+
+
+def preset_app(name: str, **overrides):
+    """The preset at a test's size: its cell, layers, batch, precision and optimizer."""
+    fields = {**preset(name).fields, "hidden_size": 16, "seq_length": 10,
+              "batch": min(4, preset(name).fields.get("batch", 1)), **overrides}
+    return make_app(paused=True, **fields)
+
+
+@pytest.mark.parametrize("name", list(PRESETS))
+async def test_each_preset_runs_in_the_app_and_shows_what_it_is(name):
+    app = preset_app(name)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await paused_at(app, 12)
+        config = app.trainer.config
+        assert config.describe_model() in app.main_screen.status.plain
+        table = app.main_screen.optimizer.plain
+        for param in app.trainer.learner.names[:10]:
+            assert f"{param} " in table
+        title = {"adagrad": "Adagrad", "adam": "Adam", "rmsprop": "RMSprop"}[config.optimizer]
+        assert app.main_screen.optimizer.border_title == title
+        await pilot.press("h")
+        view = app.screen
+        assert isinstance(view, HiddenView)
+        await until(lambda: view.saturated is not None)
+        if config.is_min_char_rnn:
+            assert "hidden state h (16 units)" in view.head.plain
+        else:
+            assert f"hidden state of {config.layers} layer" in view.head.plain
+            for k in range(config.layers):
+                assert f"layer {k}:" in view.grid.plain
+            if config.cell != "rnn":  # the gates' saturation over the window
+                await until(lambda: "gates over the window" in view.strip_head.plain)
+        for key, cls in (("u", SurprisalView), ("w", StepThroughView)):
+            await pilot.press(key)
+            await until(lambda cls=cls: isinstance(app.screen, cls))
+        await pilot.press("escape")
+        app.session.control.resume()
+        await until(lambda: app.trainer.n > 20)  # it trains on after the views
+
+
+async def test_r_can_start_another_model_on_the_same_corpus():
+    app = make_app(TEXT * 20, paused=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        old = app.trainer
+        await paused_at(app, 3)
+        await pilot.press("R")
+        await until(lambda: isinstance(app.screen, ReinitDialog))
+        names = [choice for choice, _ in app.screen.choices]
+        await pilot.press(*["m"] * names.index("gru-2x256"), "s")
+        await until(lambda: app.trainer is not old)
+        new = app.trainer.config
+        assert (new.cell, new.layers, new.batch, new.optimizer) == ("gru", 2, 32, "adam")
+        assert new.seed == old.config.seed and new.sample_every == old.config.sample_every
+        await until(lambda: "gru 2×256" in app.main_screen.status.plain)
+        await until(lambda: app.trainer.n > 2 and shown(app) is State.RUNNING)
