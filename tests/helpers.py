@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,21 @@ SHARED_CORPUS = REPO.parent / "shared" / "corpora" / "tinyshakespeare.txt"
 
 # a short text that makes the data pointer wrap around every few iterations
 WRAPPING_TEXT = "the cat sat on the mat; a bat bit the cat.\nthe end [1].\n"
+
+
+CLI_TIMEOUT = 120  # seconds; a hang is a failure, not a stuck CI job
+
+
+def cli_command(*args) -> list[str]:
+    """The argv of `python -m charrnn_tui ARGS` (arguments made strings)."""
+    return [sys.executable, "-m", "charrnn_tui", *map(str, args)]
+
+
+def run_cli(*args, cwd=None, env: dict[str, str] | None = None,
+            timeout: float = CLI_TIMEOUT) -> subprocess.CompletedProcess[str]:
+    """`python -m charrnn_tui ARGS` in `cwd`, its text output captured."""
+    return subprocess.run(cli_command(*args), cwd=cwd, env=env, capture_output=True,
+                          text=True, encoding="utf-8", timeout=timeout)
 
 
 def bundled(name: str) -> str:

@@ -24,7 +24,7 @@ from engine.checkpoint import (
     save_checkpoint,
 )
 
-from .helpers import WRAPPING_TEXT, bundled
+from .helpers import WRAPPING_TEXT, bundled, run_cli
 
 TEXT = bundled("verse.txt")[:6000]
 
@@ -57,10 +57,6 @@ def test_resume_is_exact_in_process(tmp_path, exact, text):
     assert resumed.sample(60) == whole.sample(60)
 
 
-def _cli(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "charrnn_tui", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=120)
-
 
 @pytest.mark.parametrize("mode", [[], ["--exact"]], ids=["fast", "exact"])
 def test_resume_in_a_fresh_process_continues_the_trace_bit_for_bit(tmp_path, mode):
@@ -68,11 +64,11 @@ def test_resume_in_a_fresh_process_continues_the_trace_bit_for_bit(tmp_path, mod
     corpus.write_text(TEXT, encoding="utf-8")
     common = [str(corpus), "--headless", "--hidden", "32", "--sample-every", "50",
               "--sample-length", "30", "--print-every", "25", *mode]
-    full = _cli(*common, "--seed", "8", "--iters", "300", "--checkpoint-dir",
+    full = run_cli(*common, "--seed", "8", "--iters", "300", "--checkpoint-dir",
                 str(tmp_path / "full"), cwd=tmp_path)
-    part1 = _cli(*common, "--seed", "8", "--iters", "130", "--checkpoint-dir",
+    part1 = run_cli(*common, "--seed", "8", "--iters", "130", "--checkpoint-dir",
                  str(tmp_path / "split"), cwd=tmp_path)
-    part2 = _cli(*common, "--resume", "latest", "--iters", "170", "--checkpoint-dir",
+    part2 = run_cli(*common, "--resume", "latest", "--iters", "170", "--checkpoint-dir",
                  str(tmp_path / "split"), cwd=tmp_path)
     for proc in (full, part1, part2):
         assert proc.returncode == 0, proc.stderr
@@ -235,7 +231,7 @@ def test_the_cli_reports_a_bad_checkpoint_in_one_line(tmp_path, bad):
     corpus = tmp_path / "c.txt"
     corpus.write_text(TEXT)
     for args in (["sample", str(path)], [str(corpus), "--headless", "--resume", str(path)]):
-        proc = _cli(*args, cwd=tmp_path)
+        proc = run_cli(*args, cwd=tmp_path)
         assert proc.returncode == 2
         assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
         assert str(path) in proc.stderr
@@ -243,16 +239,16 @@ def test_the_cli_reports_a_bad_checkpoint_in_one_line(tmp_path, bad):
 
 def test_sample_command_prints_from_a_saved_model(tmp_path):
     good, _ = _good(tmp_path)
-    one = _cli("sample", str(good), "--length", "80", "--seed", "3", cwd=tmp_path)
-    two = _cli("sample", str(good), "--length", "80", "--seed", "3", cwd=tmp_path)
+    one = run_cli("sample", str(good), "--length", "80", "--seed", "3", cwd=tmp_path)
+    two = run_cli("sample", str(good), "--length", "80", "--seed", "3", cwd=tmp_path)
     assert one.returncode == 0 and one.stdout == two.stdout and len(one.stdout) == 81
-    primed = _cli("sample", str(good), "--prime", "The ", "--length", "20", "--temperature",
+    primed = run_cli("sample", str(good), "--prime", "The ", "--length", "20", "--temperature",
                   "0.5", cwd=tmp_path)
     assert primed.returncode == 0 and primed.stdout.startswith("The ")
     assert len(primed.stdout) == 4 + 20 + 1
     model = load_model(good)
     assert set(model.sample(300)) <= set(model.vocab)
-    bad = _cli("sample", str(good), "--prime", "\u2603", cwd=tmp_path)
+    bad = run_cli("sample", str(good), "--prime", "\u2603", cwd=tmp_path)
     assert bad.returncode == 2 and "not in the corpus vocabulary" in bad.stderr
 
 

@@ -21,6 +21,8 @@ import pytest
 
 from charrnn_tui import cli
 
+from .helpers import run_cli
+
 EXIT_USAGE = 2
 TIMEOUT = 30  # seconds; a hang is a failure, not a stuck CI job
 
@@ -37,12 +39,6 @@ OPTIONS = ("--headless", "--iters", "--seed", "--hidden", "--seq-length", "--lr"
            "--sample-every", "--sample-length", "--temperature", "--greedy", "--exact",
            "--print-every")
 
-
-def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None,
-            timeout: float = TIMEOUT) -> subprocess.CompletedProcess[str]:
-    """`python -m charrnn_tui ARGS` in `cwd`, text output captured."""
-    return subprocess.run([sys.executable, "-m", "charrnn_tui", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, encoding="utf-8", timeout=timeout)
 
 
 def assert_usage_error(proc: subprocess.CompletedProcess[str], *names: str) -> str:

@@ -19,7 +19,7 @@ import pytest
 
 from engine.checkpoint import CheckpointStore, load_model, run_of
 
-from .helpers import bundled
+from .helpers import bundled, cli_command
 
 TIMEOUT = 60
 TEXT = bundled("verse.txt")[:8000]
@@ -33,9 +33,6 @@ def corpus(tmp_path) -> Path:
     path.write_text(TEXT, encoding="utf-8")
     return path
 
-
-def cli_command(*args) -> list[str]:
-    return [sys.executable, "-m", "charrnn_tui", *map(str, args)]
 
 
 def checkpoints(folder: Path) -> list[Path]:

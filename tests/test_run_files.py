@@ -6,8 +6,6 @@ import errno
 import json
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,14 +16,10 @@ from charrnn_tui.settings import Settings, load_settings
 from engine import Config, Trainer, corpus_from_text
 from engine.checkpoint import CheckpointStore, load_checkpoint
 
-from .helpers import bundled
+from .helpers import bundled, run_cli
 
 TEXT = bundled("records.txt")[:5000]
 
-
-def _cli(*args, cwd, env=None):
-    return subprocess.run([sys.executable, "-m", "charrnn_tui", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=60)
 
 
 @pytest.fixture
@@ -37,7 +31,7 @@ def corpus(tmp_path) -> Path:
 
 def test_paths_come_from_the_user_dirs_and_printing_them_creates_nothing(tmp_path,
                                                                          isolated_user_dirs):
-    proc = _cli("--paths", cwd=tmp_path)
+    proc = run_cli("--paths", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     lines = dict(line.split(None, 1) for line in proc.stdout.splitlines())
     assert set(lines) == {"data", "checkpoints", "settings", "logs"}
@@ -50,7 +44,7 @@ def test_empty_or_relative_xdg_variables_never_create_folders_here(tmp_path, cor
     work = tmp_path / "work"
     work.mkdir()
     env = dict(os.environ, XDG_DATA_HOME=value, XDG_STATE_HOME=value, XDG_CONFIG_HOME=value)
-    proc = _cli(str(corpus), "--headless", "--iters", "3", "--seed", "1", "--hidden", "8",
+    proc = run_cli(str(corpus), "--headless", "--iters", "3", "--seed", "1", "--hidden", "8",
                 cwd=work, env=env)
     assert proc.returncode == 0, proc.stderr
     assert list(work.iterdir()) == []
@@ -59,7 +53,7 @@ def test_empty_or_relative_xdg_variables_never_create_folders_here(tmp_path, cor
 
 def test_a_run_logs_metrics_as_json_lines_every_100_iterations(tmp_path, corpus):
     log = tmp_path / "run.jsonl"
-    proc = _cli(str(corpus), "--headless", "--iters", "250", "--seed", "1", "--hidden", "16",
+    proc = run_cli(str(corpus), "--headless", "--iters", "250", "--seed", "1", "--hidden", "16",
                 "--log", str(log), "--no-save", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     everything = [json.loads(line) for line in log.read_text().splitlines()]
@@ -73,7 +67,7 @@ def test_a_run_logs_metrics_as_json_lines_every_100_iterations(tmp_path, corpus)
 
 
 def test_no_save_writes_no_checkpoint(tmp_path, corpus, isolated_user_dirs):
-    proc = _cli(str(corpus), "--headless", "--iters", "20", "--seed", "1", "--hidden", "8",
+    proc = run_cli(str(corpus), "--headless", "--iters", "20", "--seed", "1", "--hidden", "8",
                 "--no-save", cwd=tmp_path)
     assert proc.returncode == 0 and "saved" not in proc.stderr
     assert not list(isolated_user_dirs.rglob("*.npz"))
@@ -84,7 +78,7 @@ def test_a_corrupt_settings_file_means_defaults_a_warning_and_an_untouched_file(
     settings.parent.mkdir(parents=True)
     garbage = b'{"keep_checkpoints": 3, "save_every": [oops\n\xff'
     settings.write_bytes(garbage)
-    proc = _cli(str(corpus), "--headless", "--iters", "5", "--seed", "1", "--hidden", "8",
+    proc = run_cli(str(corpus), "--headless", "--iters", "5", "--seed", "1", "--hidden", "8",
                 cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "settings file" in proc.stderr and "using defaults" in proc.stderr
@@ -97,7 +91,7 @@ def test_a_corrupt_settings_file_means_defaults_a_warning_and_an_untouched_file(
 
 def test_settings_and_flags_set_autosave_and_retention(tmp_path, corpus):
     ckpts = tmp_path / "ck"
-    proc = _cli(str(corpus), "--headless", "--iters", "95", "--seed", "1", "--hidden", "8",
+    proc = run_cli(str(corpus), "--headless", "--iters", "95", "--seed", "1", "--hidden", "8",
                 "--save-every", "20", "--keep", "2", "--checkpoint-dir", str(ckpts),
                 cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -26,7 +24,7 @@ from engine.runs import (
     write_overlay_csv,
 )
 
-from .helpers import bundled
+from .helpers import bundled, run_cli
 
 TEXT = bundled("records.txt")[:5000]
 LEGACY = ('{"iteration": 100, "smooth_loss": 90.0, "loss": 80.0, "bits_per_char": 5.0, '
@@ -34,10 +32,6 @@ LEGACY = ('{"iteration": 100, "smooth_loss": 90.0, "loss": 80.0, "bits_per_char"
           '{"iteration": 200, "smooth_loss": 85.0, "loss": 70.0, "bits_per_char": 4.8, '
           '"wall_time": 3.0}\n')
 
-
-def _cli(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "charrnn_tui", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=120)
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +44,7 @@ def three_runs(tmp_path_factory):
     logs.mkdir()
     for seed, lr in ((1, "0.1"), (2, "0.1"), (1, "0.05")):
         log = logs / f"seed{seed}-lr{lr}.jsonl"
-        proc = _cli(str(corpus), "--headless", "--iters", "300", "--seed", str(seed), "--lr",
+        proc = run_cli(str(corpus), "--headless", "--iters", "300", "--seed", str(seed), "--lr",
                     lr, "--hidden", "16", "--val-fraction", "0.1", "--eval-every", "100",
                     "--sample-every", "100", "--no-save", "--log", str(log), cwd=work)
         assert proc.returncode == 0, proc.stderr
@@ -103,14 +97,14 @@ def test_the_table_of_real_runs_shows_what_differs(three_runs):
 
 def test_the_runs_command_prints_the_table(three_runs):
     work, corpus, logs = three_runs
-    proc = _cli("runs", "--log-dir", str(logs), "--sort", "learning_rate", cwd=work)
+    proc = run_cli("runs", "--log-dir", str(logs), "--sort", "learning_rate", cwd=work)
     assert proc.returncode == 0, proc.stderr
     head, *rows = proc.stdout.splitlines()
     assert head.split()[:6] == ["started", "corpus", "model", "lr", "seed", "iters"]
     assert len(rows) == 3 and all("records.txt" in r and " 300 " in r for r in rows)
     assert rows[0].split()[6] == "0.05"  # sorted by learning rate
     assert "3 runs in" in proc.stderr
-    other = _cli("runs", "other.txt", "--log-dir", str(logs), cwd=work)
+    other = run_cli("runs", "other.txt", "--log-dir", str(logs), cwd=work)
     assert other.returncode == 0 and other.stdout == "no runs found\n"
 
 
@@ -121,7 +115,7 @@ def test_the_runs_command_prints_the_table(three_runs):
     (["--bogus"], "unrecognized arguments"),
 ])
 def test_bad_input_to_the_runs_command_is_one_line(tmp_path, args, message):
-    proc = _cli("runs", *args, cwd=tmp_path)
+    proc = run_cli("runs", *args, cwd=tmp_path)
     assert proc.returncode == 2
     assert message in proc.stderr and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
@@ -142,7 +136,7 @@ def test_old_logs_load_with_blanks_and_corrupt_lines_are_skipped_and_counted(tmp
     # the raw series of an old log: the window loss in the smoothed loss's units
     np.testing.assert_allclose(old.points.loss_bits, [80 / 90 * 5.0, 70 / 85 * 4.8])
     assert bad.skipped == 4 and found.skipped_lines == 4 and bad.iterations == 200
-    proc = _cli("runs", cwd=tmp_path)
+    proc = run_cli("runs", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "4 corrupt lines skipped" in proc.stderr
     assert "old.txt" in proc.stdout and "bad.txt" in proc.stdout

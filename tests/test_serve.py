@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import REPO
+from .helpers import REPO, run_cli
 
 CHROMIUM = next((p for p in (shutil.which("chromium"), "/usr/bin/chromium") if p
                  and Path(p).exists()), None)
@@ -41,10 +41,6 @@ def _free_port() -> int:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
-
-def _cli(*args, env=None, cwd=None):
-    return subprocess.run([sys.executable, "-m", "charrnn_tui", *args], capture_output=True,
-                          text=True, timeout=60, env=env, cwd=cwd)
 
 
 def _iteration(status: str) -> int | None:
@@ -117,7 +113,7 @@ def test_serve_without_the_extra_says_how_to_install_it(tmp_path):
     stub.mkdir(parents=True)
     (stub / "__init__.py").write_text("raise ImportError('not installed here')\n")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(stub.parent), str(REPO)]))
-    proc = _cli("serve", "--port", "8123", env=env, cwd=tmp_path)
+    proc = run_cli("serve", "--port", "8123", env=env, cwd=tmp_path)
     assert proc.returncode == 2
     assert 'pip install -e ".[serve]"' in proc.stderr and "Traceback" not in proc.stderr
 
@@ -129,7 +125,7 @@ def test_serve_without_the_extra_says_how_to_install_it(tmp_path):
     (["--hidden", "lots"], "expected an integer"),
 ])
 def test_bad_input_to_serve_is_one_line(tmp_path, args, message):
-    proc = _cli("serve", *args, cwd=tmp_path)
+    proc = run_cli("serve", *args, cwd=tmp_path)
     assert proc.returncode == 2
     assert message in proc.stderr and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
