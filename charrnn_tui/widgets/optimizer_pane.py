@@ -23,29 +23,24 @@ LEGENDS = {"adagrad": "step=median lr/√(mem+1e-8) · growth/1k it",
 MAX_ROWS = 12  # parameters listed; a deep network's others are counted
 
 
-def sig(v: float) -> str:
-    """Three significant digits in at most 7 characters."""
+def sig(v: float, width: int = 7) -> str:
+    """Three significant digits in at most `width` (7 or 6) characters."""
     if not math.isfinite(v):
         return "—"
     a = abs(v)
     if a == 0:
         return "0"
-    if 1e-3 <= a < 1e5:
+    if 10.0 ** (4 - width) <= a < 10.0 ** (width - 2):
         return f"{v:.{max(0, 2 - math.floor(math.log10(a)))}f}"
-    return f"{v:.1e}"
+    if width >= 7:
+        return f"{v:.1e}"
+    mantissa, exponent = f"{v:.1e}".split("e")
+    return f"{mantissa}e{int(exponent)}"  # 1.5e-4, not 1.5e-04
 
 
 def sig6(v: float) -> str:
-    """Three significant digits in at most 6 characters (the network table's columns)."""
-    if not math.isfinite(v):
-        return "—"
-    a = abs(v)
-    if a == 0:
-        return "0"
-    if 1e-2 <= a < 1e4:
-        return f"{v:.{max(0, 2 - math.floor(math.log10(a)))}f}"
-    mantissa, exponent = f"{v:.1e}".split("e")
-    return f"{mantissa}e{int(exponent)}"
+    """The network table's columns: `sig` in at most 6 characters."""
+    return sig(v, 6)
 
 
 def percent(v: float, signed: bool = False) -> str:
