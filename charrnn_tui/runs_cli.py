@@ -10,7 +10,17 @@ import argparse
 import sys
 from pathlib import Path
 
-from engine.runs import COLUMNS, cell_text, discover, header_text, scan, sort_runs, table_columns
+from engine.files import FileRefused, open_regular
+from engine.runs import (
+    COLUMNS,
+    MAX_LOG_BYTES,
+    cell_text,
+    discover,
+    header_text,
+    scan,
+    sort_runs,
+    table_columns,
+)
 
 from .exit_status import Exit
 from .output import PROG, Output, say
@@ -52,8 +62,10 @@ def runs_main(argv: list[str]) -> int:
             say(f"{PROG} runs: error: {flag} is an empty string; give a path")
             return Exit.USAGE
     for value in args.log:
-        if not Path(value).is_file():
-            say(f"{PROG} runs: error: --log {value}: no such file")
+        try:
+            open_regular(value, MAX_LOG_BYTES, "run log").close()
+        except FileRefused as exc:
+            say(f"{PROG} runs: error: --log {exc}")
             return Exit.USAGE
     folder = Path(args.log_dir) if args.log_dir else user_paths().logs
     found = scan([*discover(folder), *map(Path, args.log)])

@@ -20,9 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .files import FileRefused, open_regular
 from .runlog import RUN_ID
 
 MAX_LINE = 1 << 20  # a longer line is no record of ours
+MAX_LOG_BYTES = 1 << 30  # a log past this is not one of ours (they rotate far below it)
 MODEL_FIELDS = ("cell", "layers", "hidden_size", "batch")  # the model column
 # config fields never worth a column: they say how a run was shown, not how it learned
 NOT_HYPERPARAMETERS = frozenset({"sample_every", "sample_length", "temperature", "greedy",
@@ -211,13 +213,32 @@ def _time_of(run: str | None) -> float | None:
         return None
 
 
+def _lines(f):
+    """The file's lines, each cut at MAX_LINE + 1 bytes (so one huge line never sits in
+    memory whole; the cut line fails the length check and is counted as corrupt)."""
+    while True:
+        raw = f.readline(MAX_LINE + 1)
+        if not raw:
+            return
+        if len(raw) > MAX_LINE and not raw.endswith(b"\n"):
+            while True:  # skip the rest of the over-long line
+                rest = f.readline(MAX_LINE + 1)
+                if not rest or rest.endswith(b"\n"):
+                    break
+        yield raw
+
+
 def parse_log(path: str | os.PathLike[str]) -> list[Run]:
     """Every run in one log file; raises OSError only if the file cannot be read at all."""
     p = Path(path)
-    with open(p, "rb") as f:
+    try:
+        f = open_regular(p, MAX_LOG_BYTES, "run log")
+    except FileRefused as exc:  # a FIFO or a device named as a log is never read
+        raise OSError(str(exc)) from None
+    with f:
         mtime = os.fstat(f.fileno()).st_mtime
         builders = [_Builder(p, 0, None, mtime)]
-        for raw in f:
+        for raw in _lines(f):
             if not raw.strip():
                 continue
             current = builders[-1]
