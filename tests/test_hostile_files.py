@@ -271,3 +271,27 @@ def test_the_cli_names_a_device_checkpoint_in_one_line(tmp_path):
                           capture_output=True, text=True, timeout=30, cwd=tmp_path)
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "character device" in proc.stderr
+
+
+# -- run logs ------------------------------------------------------------------------------
+
+@posix_only
+def test_a_fifo_named_as_a_run_log_is_refused_without_hanging(tmp_path, no_hang):
+    from engine.runs import parse_log
+
+    with pytest.raises(OSError, match="FIFO"):
+        parse_log(fifo(tmp_path, "run.jsonl"))
+
+
+def test_an_over_long_log_line_is_skipped_and_never_held_whole(tmp_path):
+    from engine.runs import MAX_LINE, parse_log
+
+    path = tmp_path / "run.jsonl"
+    with open(path, "wb") as f:
+        f.write(b'{"kind": "iter", "iteration": 0, "smooth_loss": 50.0}\n')
+        f.write(b"[" * (16 * MAX_LINE) + b"\n")  # 16 MB on one line
+        f.write(b'{"kind": "iter", "iteration": 100, "smooth_loss": 40.0}\n')
+    peak = peak_bytes(lambda: parse_log(path))
+    (run,) = parse_log(path)
+    assert run.skipped == 1
+    assert peak < 6 * MAX_LINE  # a few chunks of a line, not all 16 MB of it
