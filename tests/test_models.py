@@ -227,3 +227,14 @@ def test_a_preset_runs_headless_with_the_originals_output_layout(tmp_path):
                           capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.count("iter ") == 2 and proc.stdout.count("----\n") == 4
+
+
+def test_a_network_that_diverges_is_rolled_back_to_its_last_good_state():
+    t = trainer(cell="gru", sample_every=0)
+    steps(t, 100)  # a rollback point at iteration 100
+    good = t.learner.params.flat.copy(), t.state.copy()
+    t.learner.params["Why"][...] *= 1e6  # any next window's loss is far past the ceiling
+    with pytest.raises(Diverged, match="restored the parameters of iteration 100"):
+        t.step()
+    assert np.array_equal(t.learner.params.flat, good[0])
+    assert np.array_equal(t.state, good[1])
