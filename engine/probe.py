@@ -21,6 +21,7 @@ import numpy as np
 
 from .model import RNN
 from .network import ModelSpec, Network, Params
+from .trainer import split_point
 
 PASSAGE = 4000  # characters the explorer reads at most: a bounded cost per request
 CHUNK = 500  # characters per forward pass (a progress report after each)
@@ -309,3 +310,11 @@ def influence(model: RNN | Network, inputs, targets, position: int,
         net.cells[k].backward(layer(P, k), layer(G, k), x_k, works[k], lower)
     grads = works[0].da[:, 0].copy()
     return Influence(t, target, float(logp_all[target]), grads, grads @ P["l0.Wx"].T)
+
+
+def passage(ix: np.ndarray, val_fraction: float, length: int = PASSAGE) -> tuple[int, np.ndarray]:
+    """(start, indices) of the text the explorer reads: the start of the held-out part when
+    there is one (text the model has not trained on), else the start of the training text."""
+    cut = split_point(len(ix), val_fraction)
+    start = cut if len(ix) - cut >= 2 else 0
+    return start, np.asarray(ix[start:start + length], dtype=np.intp)
