@@ -318,3 +318,63 @@ def passage(ix: np.ndarray, val_fraction: float, length: int = PASSAGE) -> tuple
     cut = split_point(len(ix), val_fraction)
     start = cut if len(ix) - cut >= 2 else 0
     return start, np.asarray(ix[start:start + length], dtype=np.intp)
+
+
+# -- what the views ask of a trainer (run in the trainer thread) ---------------------------
+
+@dataclass(frozen=True)
+class Exploration:
+    """The neuron explorer's passage, read from a trainer's current weights and carried state."""
+
+    iteration: int
+    start: int  # where the passage starts in the corpus
+    held_out: bool  # it is the held-out part (else the start of the training text)
+    text: str  # the characters read (the passage without its last character)
+    reading: Reading
+    features: dict[str, np.ndarray]  # of `text`
+    ranks: tuple[FeatureRank, ...]
+
+
+def explore(trainer, progress: Progress | None = None) -> Exploration:
+    """Read the passage (`passage`) from stream 0's carried state; rank units by feature."""
+    start, ix = passage(trainer.corpus.ix, trainer.config.val_fraction)
+    reading = read(trainer.model, ix, trainer.learner.one_stream(), progress)
+    text = trainer.corpus.decode(ix[:-1].tolist())
+    return Exploration(trainer.n, start, start > 0, text, reading, features(text),
+                       rank_units(reading, text))
+
+
+@dataclass(frozen=True)
+class Window:
+    """A window to take influence over: its inputs, targets and the state it started from."""
+
+    iteration: int  # the step that ran it (or the trainer's iteration, for a passage window)
+    inputs: np.ndarray  # (T,)
+    targets: np.ndarray  # (T,)
+    start: np.ndarray  # one-stream state before inputs[0]
+    where: str  # "the last window" or "the passage"
+
+
+def last_window(trainer) -> Window | None:
+    """Stream 0 of the trainer's last training window (None before the first step)."""
+    win = trainer.last_window
+    if win is None:
+        return None
+    if win.inputs.ndim == 1:
+        return Window(win.iteration, win.inputs.copy(), win.targets.copy(), win.h_start.copy(),
+                      "the last window")
+    return Window(win.iteration, win.inputs[:, 0].copy(), win.targets[:, 0].copy(),
+                  win.h_start[:, :, :1].copy(), "the last window")
+
+
+def passage_window(trainer, at: int, span: int = INFLUENCE_SPAN) -> Window:
+    """The `span` characters of the explorer's passage that end at position `at` (its input
+    index), with the state read from the carried state up to there."""
+    _, ix = passage(trainer.corpus.ix, trainer.config.val_fraction)
+    at = max(0, min(int(at), len(ix) - 2))
+    first = max(0, at + 1 - span)
+    state = trainer.learner.one_stream()
+    if first > 0:
+        state = trainer.learner.hidden_after(state, ix[:first].tolist())
+    return Window(trainer.n, ix[first:at + 1].copy(), ix[first + 1:at + 2].copy(),
+                  np.array(state), "the passage")
