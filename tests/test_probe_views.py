@@ -155,6 +155,6 @@ async def test_your_text_continues_a_prime_scores_text_and_names_unknown_charact
         assert "'Z' is not in the corpus's vocabulary" in view.head.plain
         await pilot.press("ctrl+t")
         await until(lambda: isinstance(view.result, Score) and view.result.unknown == (4,))
-        assert "1 outside the vocabulary" in view.out_head.plain
+        assert "1 outside the vocabulary (reversed) skipped" in view.out_head.plain
         await pilot.press("escape")
         assert not isinstance(app.screen, YourTextView)

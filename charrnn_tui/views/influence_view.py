@@ -156,9 +156,10 @@ class InfluenceView(ProbeView):
                 line("each input coloured by ‖∂ log p(target) / ∂ its embedding row‖ over the "
                      "peak (green none → red peak), through BPTT"),
                 line("looks back ", (f"{inf.reach}", "accent"),
-                     " characters: beyond that, influence stays under 10% of its peak (at ",
-                     (f"{inf.peak_distance}", "bold"), " back)",
-                     ("   ←/→ position   v window/passage   a newest", "dim")),
+                     " characters: farther back, influence stays under 10% of its peak (",
+                     (f"{inf.peak_distance}", "bold"), " back)"),
+                line(("←/→ position   v last window / the explorer's passage   "
+                      "a the newest window", "dim")),
             ]
         if self._status:
             lines.append(line((self._status, "warn")))

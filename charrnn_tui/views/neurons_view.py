@@ -200,8 +200,8 @@ class NeuronsView(ProbeView):
             where = "the held-out part" if ex.held_out else "the start of the training text"
             reading = ex.reading
             lines.append(line((f"{len(ex.text)} characters of {where}", "bold"),
-                              f" (from position {ex.start}), read at iter {ex.iteration} "
-                              "from the carried state", ("   a reads again", "dim")))
+                              f" (position {ex.start}), read at iter {ex.iteration} from the "
+                              "carried state", ("   a: read again", "dim")))
             lines.append(line("unit ", (f"{self.unit_index}", "accent"),
                               f" of {reading.hidden.shape[2]}, layer {self.unit_layer}"
                               f"{f' of {reading.layers}' if reading.layers > 1 else ''}, ",

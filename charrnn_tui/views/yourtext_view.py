@@ -166,7 +166,7 @@ class YourTextView(ProbeView):
                     continue
                 k += 1
                 styles.append(None if k == 0 else heat(losses[k - 1] / worst))
-            skipped = (f"; {len(unknown)} outside the vocabulary (reversed), read as if absent"
+            skipped = (f"; {len(unknown)} outside the vocabulary (reversed) skipped"
                        if unknown else "")
             self.out_head.set_lines([line(("scored", "bold"), ": ",
                                           (f"{result.bits_per_char:.3f}", "bold"),
