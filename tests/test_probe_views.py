@@ -127,7 +127,7 @@ async def test_influence_view_shows_the_engines_influence_on_the_last_window():
         await pilot.press("v")  # the explorer's passage
         await until(lambda: view.answer.window.where == "the passage")
         assert len(view.answer.window.inputs) == probe.INFLUENCE_SPAN
-        assert "of the passage" in view.head.plain
+        assert "of the passage's 200 characters" in view.head.plain
 
 
 async def test_your_text_continues_a_prime_scores_text_and_names_unknown_characters():

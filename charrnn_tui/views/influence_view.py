@@ -147,7 +147,8 @@ class InfluenceView(ProbeView):
             win, inf = answer.window, answer.influence
             t, vocab = inf.position, self.vocab
             where = (f"the last window (iter {win.iteration})" if win.where == "the last window"
-                     else f"the passage (position {self.passage_at})")
+                     else f"the passage's {len(win.inputs)} characters ending at character "
+                          f"{self.passage_at}")
             lines += [
                 line((f"influence on the prediction at position {t}", "bold"),
                      f" of {where}: after {printable(vocab[win.inputs[t]])!r} the target "
