@@ -21,11 +21,14 @@ from textual.binding import Binding
 from .monitor import State
 from .views.gradcheck_view import GradCheckView
 from .views.hidden_view import HiddenView
+from .views.influence_view import InfluenceView
 from .views.loss_chart_view import LossChartView
+from .views.neurons_view import NeuronsView
 from .views.runs_view import RunsView
 from .views.stepthrough_view import StepThroughView
 from .views.surprisal_view import SurprisalView
 from .views.view_screen import ViewScreen
+from .views.yourtext_view import YourTextView
 
 Availability = Callable[[State], bool | None]  # True: on; None: shown dimmed; False: hidden
 
@@ -140,6 +143,12 @@ ACTIONS: tuple[Action, ...] = (
          "axes, wall time, log scale, smoothing, CSV export"),
     view(RunsView, "c", "Runs", "Compare runs",
          "every logged run in a table; overlay picked runs' loss curves"),
+    view(NeuronsView, "x", "Neurons", "Neuron explorer",
+         "a passage coloured by one unit; the units that track text features"),
+    view(InfluenceView, "i", "Influence", "Influence view",
+         "how much each earlier character moves a prediction (BPTT)"),
+    view(YourTextView, "y", "Your text", "Your own text",
+         "continue a prime, or score a text by surprisal"),
     Action("save", "ctrl+s", "save", "Save", "Save a checkpoint now"),
     Action("resume-picker", "o", "resume_picker", "Resume…", "Resume from a checkpoint",
            "pick from this corpus's checkpoints"),

@@ -10,6 +10,7 @@ view. Keys, footer, gating and palette come from one table, `actions.ACTIONS`.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,7 +28,15 @@ from .dialogs.reinit_dialog import SAME, ReinitChoice, ReinitDialog
 from .dialogs.resume_dialog import ResumeDialog
 from .exit_status import ENDING_SIGNALS, Exit
 from .main_screen import MainScreen
-from .messages import GradCheckDone, Notice, ResumeFrom, SnapshotReady
+from .messages import (
+    GradCheckDone,
+    Notice,
+    ProbeDone,
+    ProbeProgress,
+    ProbeRequest,
+    ResumeFrom,
+    SnapshotReady,
+)
 from .monitor import Snapshot, State
 from .run_files import RunRecorder
 from .training import Session, train
@@ -43,6 +52,8 @@ from .views.view_screen import ViewScreen
 REFRESH_HZ = 4.0
 SLOW_EVERY = 2
 MIN_KEY_TEMPERATURE = 0.1  # below this, `t` halves instead of stepping by 0.1
+PROGRESS_AFTER = 0.2  # seconds: a view's computation that runs longer shows its progress
+PROGRESS_EVERY = 0.1  # seconds between progress messages after that
 
 
 class CharRNNApp(App[int]):
@@ -196,6 +207,30 @@ class CharRNNApp(App[int]):
         for screen in self.screen_stack:
             if isinstance(screen, GradCheckView):
                 screen.show_results(message)
+
+    def on_probe_request(self, message: ProbeRequest) -> None:
+        """Run a view's computation in the trainer thread and answer the view (its progress
+        too, once it has taken longer than PROGRESS_AFTER)."""
+        view, token, compute = message.reply_to, message.token, message.compute
+
+        def run(trainer: Trainer) -> None:
+            started = time.perf_counter()
+            last = [started]
+
+            def progress(share: float) -> None:
+                now = time.perf_counter()
+                if now - started >= PROGRESS_AFTER and now - last[0] >= PROGRESS_EVERY:
+                    last[0] = now
+                    view.post_message(ProbeProgress(token, share))
+
+            try:
+                result = compute(trainer, progress)
+            except ValueError as exc:  # CorpusError (a character outside the vocabulary)
+                view.post_message(ProbeDone(token, trainer.n, error=str(exc)))
+            else:
+                view.post_message(ProbeDone(token, trainer.n, result))
+
+        self._submit(run)
 
     # -- views -----------------------------------------------------------------------------
 

@@ -17,8 +17,9 @@ tens of percent within seconds, which swamps a few percent of overhead when whol
 compared. It prints each pair, the median of the pair ratios (the bar is 0.90), the UI
 thread's share of a core (`time.thread_time` in the event-loop thread, during app slices),
 and how long `s` takes to show a sample while training. With `--view NAME` (hidden, surprisal,
-stepthrough, gradcheck, chart) that view is in front during the app slices instead of the
-main screen (the sample latency is then not measured: the samples pane is covered).
+stepthrough, gradcheck, chart, runs, neurons, influence, yourtext) that view is in front during
+the app slices instead of the main screen (the sample latency is then not measured: the
+samples pane is covered).
 """
 
 from __future__ import annotations
@@ -191,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="run the app in this terminal (counts writing frames to it) instead "
                         "of headless; use a 120x40 terminal, e.g. tmux")
     p.add_argument("--view", choices=("hidden", "surprisal", "stepthrough", "gradcheck", "chart",
-                                           "runs"),
+                                       "runs", "neurons", "influence", "yourtext"),
                    help="measure with this inspection view open")
     p.add_argument("--first-frame", action="store_true",
                    help="measure the time from the command to the first frame instead")

@@ -115,7 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train a character-level vanilla RNN (min-char-rnn) and watch it learn, "
                     "live in the terminal, or headless with the original script's output.",
         epilog=f"Also: '{PROG} sample CHECKPOINT [--length N] [--temperature T] [--prime TEXT]' "
-               f"prints a sample from a saved model; '{PROG} runs [CORPUS]' lists the runs; "
+               f"prints a sample from a saved model; '{PROG} score CHECKPOINT FILE' its bits/char "
+               f"on a text; '{PROG} neurons CHECKPOINT [CORPUS]' which units track text "
+               f"features; '{PROG} runs [CORPUS]' lists the runs; "
                f"'{PROG} serve [CORPUS]' serves the app to a browser. Ctrl+C, SIGTERM and "
                f"SIGHUP end a run at the next step and save it. {Exit.describe()}",
     )
@@ -227,6 +229,14 @@ def main(argv: list[str] | None = None) -> int:
         from .runs_cli import runs_main
 
         return runs_main(argv[1:])
+    if argv[:1] == ["score"]:
+        from .inspect_cli import score_main
+
+        return score_main(argv[1:])
+    if argv[:1] == ["neurons"]:
+        from .inspect_cli import neurons_main
+
+        return neurons_main(argv[1:])
     if argv[:1] == ["serve"]:
         from .serve import serve_main
 

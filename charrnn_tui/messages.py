@@ -6,12 +6,14 @@ instead of falling behind; the others are posted once per event.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from textual.message import Message
+from textual.message_pump import MessagePump
 
-from engine import GradCheckResult
+from engine import GradCheckResult, Trainer
 from engine.runs import Scan
 
 
@@ -44,6 +46,40 @@ class GradCheckDone(Message):
     iteration: int
     source: str  # which window and hidden state were used
     results: tuple[GradCheckResult, ...]
+
+
+Compute = Callable[[Trainer, Callable[[float], None]], object]  # (trainer, progress) -> result
+
+
+@dataclass
+class ProbeRequest(Message):
+    """A view asks for `compute(trainer, progress)` to run in the trainer thread (forward passes
+    over the current weights); the result comes back to `reply_to` as ProbeDone."""
+
+    reply_to: MessagePump
+    token: int  # the view's own count, so that it can ignore a superseded answer
+    compute: Compute
+
+
+@dataclass
+class ProbeProgress(Message, bubble=False):
+    """A computation that has run for over PROGRESS_AFTER seconds: the share done so far."""
+
+    token: int
+    share: float
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, ProbeProgress) and message.token == self.token
+
+
+@dataclass
+class ProbeDone(Message, bubble=False):
+    """What a ProbeRequest computed (`error`: the one-line reason it could not)."""
+
+    token: int
+    iteration: int  # the trainer's iteration when it ran
+    result: object = None
+    error: str = ""
 
 
 @dataclass

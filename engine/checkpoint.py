@@ -475,6 +475,7 @@ class SavedModel:
     next_ix: int
     iteration: int
     sample_rng: np.random.RandomState
+    corpus_name: str = ""  # the file name of the corpus it was trained on
 
     def sample(self, length: int, prime: str | None = None, temperature: float | None = None,
                greedy: bool | None = None, rng: np.random.RandomState | None = None) -> str:
@@ -502,7 +503,8 @@ def load_model(path: str | os.PathLike[str]) -> SavedModel:
         param[...] = state.params[name]
     rng = np.random.RandomState()
     rng.set_state(state.sample_rng)
-    return SavedModel(config, state.vocab, model, hprev, state.next_ix, state.iteration, rng)
+    return SavedModel(config, state.vocab, model, hprev, state.next_ix, state.iteration, rng,
+                      state.corpus_name)
 
 
 def checkpoint_info(path: str | os.PathLike[str]) -> CheckpointInfo:

@@ -246,7 +246,7 @@ class Trainer:
     def _split(self, config: Config) -> None:
         """Train on the first 1-F of the corpus; hold out the rest (F = 0: the whole text)."""
         n = len(self.corpus)
-        cut = n - int(round(config.val_fraction * n)) if config.val_fraction else n
+        cut = split_point(n, config.val_fraction)
         self._data = self.corpus.ix[:cut]
         self._val = self.corpus.ix[cut:] if cut < n else None
 
@@ -513,6 +513,11 @@ def check_fits(corpus: Corpus, config: Config) -> None:
             raise CorpusError(f"{corpus.name}: a validation fraction of {config.val_fraction:g} "
                               f"leaves {len(corpus) - held} training and {held} validation "
                               f"characters; each needs at least {need}")
+
+
+def split_point(n: int, val_fraction: float) -> int:
+    """Where the held-out part of an n-character corpus starts (n: none is held out)."""
+    return n - int(round(val_fraction * n)) if val_fraction else n
 
 
 def loss_ceiling(vocab_size: int, seq_length: int) -> float:
