@@ -273,7 +273,7 @@ async def test_quit_stops_the_worker_at_once():
     app = make_app()
     async with app.run_test():
         await until(lambda: app.trainer.n > 20)
-        worker = next(iter(app.workers))
+        worker = next(w for w in app.workers if w.group == "trainer")  # not another worker
         t0 = time.perf_counter()
         app.simulate_key("q")
         await until(lambda: app.session.control.stopped)
