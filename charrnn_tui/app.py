@@ -20,6 +20,7 @@ from textual.worker import Worker, WorkerState
 
 from engine import Config, ConfigError, CorpusError, Outcome, Trainer, check_trainer
 from engine.checkpoint import CheckpointError, CheckpointStore, load_checkpoint
+from engine.gradcheck import CheckCancelled
 from engine.presets import RUN_FIELDS, preset
 
 from . import actions
@@ -30,6 +31,7 @@ from .exit_status import ENDING_SIGNALS, Exit
 from .main_screen import MainScreen
 from .messages import (
     GradCheckDone,
+    GradCheckProgress,
     Notice,
     ProbeDone,
     ProbeProgress,
@@ -52,6 +54,7 @@ from .views.view_screen import ViewScreen
 REFRESH_HZ = 4.0
 SLOW_EVERY = 2
 MIN_KEY_TEMPERATURE = 0.1  # below this, `t` halves instead of stepping by 0.1
+PROGRESS_SECONDS = 0.2  # a long computation in the trainer thread reports this often
 PROGRESS_AFTER = 0.2  # seconds: a view's computation that runs longer shows its progress
 PROGRESS_EVERY = 0.1  # seconds between progress messages after that
 
@@ -274,15 +277,34 @@ class CharRNNApp(App[int]):
     def action_gradient_check(self) -> None:
         """Open the gradient-check view (or check again in it): runs in the trainer thread."""
         if isinstance(self.screen, GradCheckView):
-            self.screen.running()
+            view = self.screen
+            view.running()
         else:
-            self._open(GradCheckView(self.trainer.corpus.vocab))
+            view = GradCheckView(self.trainer.corpus.vocab)
+            self._open(view)
+        cancelled = view.cancelled  # set when the view closes: a large model takes a while
+        reported = [0.0]
+
+        def progress(done: int, total: int) -> bool:
+            now = time.monotonic()
+            if now - reported[0] >= PROGRESS_SECONDS:
+                reported[0] = now
+                self.post_message(GradCheckProgress(done, total))
+            return not cancelled.is_set()
 
         def check(trainer: Trainer) -> None:
-            done = check_trainer(trainer)
+            try:
+                done = check_trainer(trainer, progress=progress)
+            except CheckCancelled:
+                return
             self.post_message(GradCheckDone(done.iteration, done.source, done.results))
 
         self._submit(check)
+
+    def on_grad_check_progress(self, message: GradCheckProgress) -> None:
+        for screen in self.screen_stack:
+            if isinstance(screen, GradCheckView):
+                screen.progress(message.done, message.total)
 
     # -- training keys ---------------------------------------------------------------------
 

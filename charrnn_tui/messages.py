@@ -105,3 +105,14 @@ class ResumeFrom(Message):
     """A screen asks the app to train from this checkpoint (the run details' list)."""
 
     path: Path
+
+
+@dataclass
+class GradCheckProgress(Message):
+    """How far a running gradient check is (entries done of all); a newer one replaces it."""
+
+    done: int
+    total: int
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, GradCheckProgress)

@@ -7,6 +7,7 @@ gradient-check view shows).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,11 @@ if TYPE_CHECKING:
     from .trainer import Trainer
 
 ENTRIES = 20  # random entries checked per parameter matrix by check_trainer
+Progress = Callable[[int, int], bool]  # (entries done, entries in all) -> go on?
+
+
+class CheckCancelled(Exception):
+    """The progress callback asked to stop; the weights are as they were."""
 
 
 @dataclass(frozen=True)
@@ -47,7 +53,8 @@ class GradCheckResult:
 
 def gradient_check(model: RNN, inputs, targets, hprev, exact: bool = False,
                    entries_per_param: int = 20, delta: float = 1e-4,
-                   rng: np.random.RandomState | None = None) -> list[GradCheckResult]:
+                   rng: np.random.RandomState | None = None,
+                   progress: Progress | None = None) -> list[GradCheckResult]:
     """Finite differences on random entries of each parameter; the model is left unchanged.
 
     The numerical gradient is the five-point central difference; its uncertainty is three
@@ -61,12 +68,13 @@ def gradient_check(model: RNN, inputs, targets, hprev, exact: bool = False,
     return _finite_differences(
         model.params.flat, PARAM_NAMES, model.params.slices, grads.flat, loss,
         lambda: model.forward(inputs, targets, hprev, exact=exact),
-        entries_per_param, delta, rng)
+        entries_per_param, delta, rng, progress)
 
 
 def gradient_check_network(net: Network, inputs, targets, state,
                            entries_per_param: int = 20, delta: float = 1e-4,
-                           rng: np.random.RandomState | None = None) -> list[GradCheckResult]:
+                           rng: np.random.RandomState | None = None,
+                           progress: Progress | None = None) -> list[GradCheckResult]:
     """The same check for a Network, on a float64 copy of its weights (a float32 difference
     quotient is noise), without dropout, from a copy of `state`: every parameter of every
     layer. `net` is left unchanged."""
@@ -80,15 +88,20 @@ def gradient_check_network(net: Network, inputs, targets, state,
     loss = net64.loss_and_grads(inputs, targets, start.copy(), grads, clip=None, train=False)
     return _finite_differences(
         net64.params.flat, net64.names, net64.params.slices, grads.flat, loss,
-        lambda: net64.loss(inputs, targets, start.copy()), entries_per_param, delta, rng)
+        lambda: net64.loss(inputs, targets, start.copy()), entries_per_param, delta, rng,
+        progress)
 
 
 def _finite_differences(flat: np.ndarray, names, slices, analytic: np.ndarray, loss: float,
                         loss_now, entries_per_param: int, delta: float,
-                        rng: np.random.RandomState | None) -> list[GradCheckResult]:
+                        rng: np.random.RandomState | None,
+                        progress: Progress | None = None) -> list[GradCheckResult]:
     """Compare `analytic` with five-point differences of `loss_now()` on random entries of
-    each parameter (perturbing `flat` and restoring it)."""
+    each parameter (perturbing `flat` and restoring it). After each entry (restored) it calls
+    `progress`; False from it raises CheckCancelled."""
     rng = rng or np.random.RandomState(0)
+    total = sum(min(entries_per_param, sl.stop - sl.start) for sl in slices)
+    done = 0
     # rounding noise of a difference quotient: a few ulps of the loss over the step
     floor = 10 * abs(loss) * np.finfo(np.float64).eps / delta
 
@@ -106,6 +119,9 @@ def _finite_differences(flat: np.ndarray, names, slices, analytic: np.ndarray, l
             n1 = (loss_at(i, old + delta) - loss_at(i, old - delta)) / (2 * delta)
             n2 = (loss_at(i, old + 2 * delta) - loss_at(i, old - 2 * delta)) / (4 * delta)
             flat[i] = old
+            done += 1
+            if progress is not None and not progress(done, total):
+                raise CheckCancelled(f"cancelled after {done} of {total} entries")
             numerical = (4 * n1 - n2) / 3
             abs_err = abs(numerical - analytic[i])
             denom = abs(numerical) + abs(analytic[i])
@@ -126,7 +142,8 @@ class TrainerCheck:
     results: tuple[GradCheckResult, ...]
 
 
-def check_trainer(trainer: Trainer, entries_per_param: int = ENTRIES) -> TrainerCheck:
+def check_trainer(trainer: Trainer, entries_per_param: int = ENTRIES,
+                  progress: Progress | None = None) -> TrainerCheck:
     """Gradient-check the trainer's weights between steps (they are perturbed and restored, so
     never while a step runs) on a model sharing them, with clipping off.
 
@@ -154,10 +171,11 @@ def check_trainer(trainer: Trainer, entries_per_param: int = ENTRIES) -> Trainer
         iteration = trainer.n
     if isinstance(trainer.model, Network):
         results = gradient_check_network(trainer.model, inputs, targets, h_start,
-                                         entries_per_param=entries_per_param)
+                                         entries_per_param=entries_per_param,
+                                         progress=progress)
         source += f"; {trainer.config.batch} streams, in float64, without dropout"
     else:
         results = gradient_check(trainer.model.sharing_params(), inputs, targets, h_start,
                                  exact=trainer.exact_at(iteration),
-                                 entries_per_param=entries_per_param)
+                                 entries_per_param=entries_per_param, progress=progress)
     return TrainerCheck(trainer.n, source, tuple(results))

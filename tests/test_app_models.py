@@ -70,3 +70,17 @@ async def test_r_can_start_another_model_on_the_same_corpus():
         assert new.seed == old.config.seed and new.sample_every == old.config.sample_every
         await until(lambda: "gru 2×256" in app.main_screen.status.plain)
         await until(lambda: app.trainer.n > 2 and shown(app) is State.RUNNING)
+
+
+async def test_closing_the_gradient_check_of_a_large_model_cancels_it():
+    app = make_app(TEXT * 20, paused=True, **preset("gru-2x256").fields)  # ~20 s to check
+    async with app.run_test(size=(120, 40)) as pilot:
+        await paused_at(app, 2)
+        await pilot.press("g")
+        view = app.screen
+        await until(lambda: "entries" in view.head.plain)  # progress is shown while it runs
+        await pilot.press("escape")
+        assert view.cancelled.is_set()
+        app.session.control.step(1)  # the trainer thread is free again at once
+        await until(lambda: app.trainer.n == 3, timeout=5)
+        assert not view.results

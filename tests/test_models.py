@@ -238,3 +238,24 @@ def test_a_network_that_diverges_is_rolled_back_to_its_last_good_state():
         t.step()
     assert np.array_equal(t.learner.params.flat, good[0])
     assert np.array_equal(t.state, good[1])
+
+
+def test_a_long_gradient_check_reports_progress_and_can_be_cancelled():
+    from engine.gradcheck import CheckCancelled
+
+    t = trainer(cell="lstm")
+    steps(t, 3)
+    before = t.learner.params.flat.copy()
+    seen = []
+
+    def progress(done, total):
+        seen.append((done, total))
+        return True
+
+    check_trainer(t, entries_per_param=3, progress=progress)
+    total = seen[-1][1]
+    assert [d for d, _ in seen] == list(range(1, total + 1)) and total == 3 * len(t.model.names)
+
+    with pytest.raises(CheckCancelled):
+        check_trainer(t, progress=lambda done, total: done < 5)
+    assert np.array_equal(t.learner.params.flat, before)  # every perturbed entry restored

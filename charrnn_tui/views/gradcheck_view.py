@@ -9,6 +9,8 @@ at 1e-6. `g` runs it again (while paused).
 
 from __future__ import annotations
 
+import threading
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 
@@ -31,6 +33,7 @@ class GradCheckView(ViewScreen):
     def __init__(self, vocab: str = "", **kwargs) -> None:
         super().__init__(vocab, **kwargs)
         self.results: tuple[GradCheckResult, ...] = ()  # the results on screen (empty: checking)
+        self.cancelled = threading.Event()  # closing the view stops a check still running
 
     def body(self) -> ComposeResult:
         self.head = TextLines(classes="view-text")
@@ -42,7 +45,17 @@ class GradCheckView(ViewScreen):
         self.running()
 
     def running(self) -> None:
+        self.results = ()
         self.head.set_lines([line(("checking gradients…", "dim"))])
+
+    def progress(self, done: int, total: int) -> None:
+        if not self.results:
+            self.head.set_lines([line((f"checking gradients… {done} of {total} entries "
+                                       f"({100 * done // max(1, total)}%), escape cancels",
+                                       "dim"))])
+
+    def on_unmount(self) -> None:
+        self.cancelled.set()
 
     def show_results(self, message: GradCheckDone) -> None:
         self.results = message.results
