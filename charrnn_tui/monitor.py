@@ -38,6 +38,7 @@ from engine.units import smoothed
 
 TREND_SPAN = 1000  # iterations: the smoothed loss has a time constant of 1000 steps
 RATE_WINDOW = 0.5  # seconds of wall time per iterations/s measurement
+ACTIVITY_SECONDS = 0.25  # a long computation inside a step is reported at most this often
 # what an open view asks the snapshot to carry (Monitor.views)
 WINDOW = "window"  # the last training window (WindowView) and the carried hidden state
 SERIES = "series"  # wall time per history point and the validation history
@@ -88,6 +89,7 @@ class Snapshot:
     window: WindowView | None = None  # the last training window, read-only copies
     hidden: np.ndarray | None = None  # read-only copy of the carried hidden state (hprev)
     layer_state: np.ndarray | None = None  # a network's (L, S, H): h (and an LSTM's c) per layer
+    activity: str = ""  # a long computation inside the current step, e.g. "validation 40%"
     history_start: int = 0  # iteration of the first loss_history point
     history_times: tuple[float, ...] = ()  # seconds since the monitor started, per point
     val_history: tuple[tuple[int, float], ...] = ()  # (iteration, validation bits/char)
@@ -134,6 +136,9 @@ class Monitor:
         self._urgent = False  # the next frame follows a command or an event: draw it all
         self._saved_at: int | None = None
         self._saved_path = ""
+        self._activity = ""  # what a long computation inside a step is doing, for the status line
+        self._activity_shown = self._activity_started = -math.inf
+        trainer.progress = self.on_progress
 
     # -- hooks for engine.run --------------------------------------------------------------
 
@@ -145,6 +150,21 @@ class Monitor:
         if result.sample is not None:
             cfg = self.trainer.config
             self._add_sample(result.iteration, result.sample, False, cfg.temperature, cfg.greedy)
+
+    def on_progress(self, what: str, done: int, total: int) -> bool:
+        """Trainer.progress: publish how far a long computation is, a few times a second, so
+        the status line says what the step is waiting for; False (stop) once the run stops."""
+        now = self._clock()
+        if done <= 1:
+            self._activity_started = now
+        if done >= total:
+            self._activity = ""
+        elif (now - self._activity_started >= ACTIVITY_SECONDS
+              and now - self._activity_shown >= ACTIVITY_SECONDS):  # only what takes a while
+            self._activity_shown = now
+            self._activity = f"{what} {100 * done // total}%"
+            self.publish(self.trainer)
+        return not self.control.stopped
 
     def on_diverged(self, trainer: Trainer, exc: Diverged) -> None:
         self._diverged_at = trainer.n
@@ -241,6 +261,7 @@ class Monitor:
                          val_history=tuple(trainer.val_history[-MAX_VAL_POINTS:]))
         return Snapshot(
             version=self._version, state=state, message=self._message, stats=st,
+            activity=self._activity,
             config=trainer.config, corpus_name=trainer.corpus.name,
             loss_per_char=pc,
             loss_history=self._history.snapshot(), history_stride=self._history.stride,

@@ -12,6 +12,7 @@ pointer does, and the window loss is the mean over streams of the summed loss ov
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -33,6 +34,10 @@ VALIDATION_GRACE = 1000
 # 6-20 iterations; from iteration 200 on the same rounding takes hundreds (README, "Exact and
 # fast arithmetic"). 200 iterations cost ~40 ms more than fast arithmetic.
 EXACT_WARMUP = 200
+
+
+class EvaluationStopped(Exception):
+    """`Trainer.progress` asked a validation pass to stop."""
 
 
 class Diverged(RuntimeError):
@@ -147,6 +152,9 @@ class Trainer:
         self.val_history: list[tuple[int, float]] = []
         self.last_window: LastWindow | None = None  # None until the first step
         self._streams = None if isinstance(self.learner, MinCharLearner) else _Streams(self)
+        # told how far a long computation inside a step is (what, done, total); returning
+        # False stops it (a validation pass is then skipped): the app shows it, quitting stops it
+        self.progress: Callable[[str, int, int], bool] | None = None
         self._rollback: tuple | None = None
         self.keep_rollback()
 
@@ -208,7 +216,10 @@ class Trainer:
             self.keep_rollback()
         val_bits = None
         if self._val is not None and (self.n - 1) % cfg.eval_every == 0:
-            val_bits = self.evaluate()
+            try:
+                val_bits = self.evaluate()
+            except EvaluationStopped:  # asked to stop (quitting): this step has no validation
+                return StepResult(self.n - 1, loss, self.smooth_loss, p, sample, None)
             self.val_history.append((self.n - 1, val_bits))
             uniform = math.log2(max(self.corpus.vocab_size, 2))
             # worse than guessing, past the first iterations (which may be): diverged too
@@ -265,13 +276,17 @@ class Trainer:
         span = min((windows + 1) * T, len(val) - 1)  # the stretch one segment reads
         starts = np.unique(np.linspace(0, len(val) - 1 - span, num=segments).astype(np.int64))
         total, scored = 0.0, 0
-        for s in starts.tolist():
+        progress, count = self.progress, len(range(0, span - T + 1, T))
+        for j, s in enumerate(starts.tolist()):
             h = self.learner.one_stream()
             for k, w in enumerate(range(s, s + span - T + 1, T)):
                 loss = self.learner.eval_window(val[w:w + T], val[w + 1:w + T + 1], h)
                 if k or span < 2 * T:  # the first window only warms h up (if there is room)
                     total += loss
                     scored += T
+                if progress is not None and not progress(
+                        "validation", j * count + k + 1, len(starts) * count):
+                    raise EvaluationStopped
         return bits(total / scored)
 
     def evaluate_text(self, ix: np.ndarray, chunk: int = 256) -> float:

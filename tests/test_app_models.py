@@ -84,3 +84,26 @@ async def test_closing_the_gradient_check_of_a_large_model_cancels_it():
         app.session.control.step(1)  # the trainer thread is free again at once
         await until(lambda: app.trainer.n == 3, timeout=5)
         assert not view.results
+
+
+async def test_a_slow_validation_pass_shows_progress_and_q_stops_it():
+    import time
+
+    app = make_app(TEXT * 20, paused=True, val_fraction=0.2, eval_every=10**6)
+    learner = app.trainer.learner
+    real = learner.eval_window
+
+    def slow(*args):  # a big model's pass: seconds
+        time.sleep(0.05)
+        return real(*args)
+
+    learner.eval_window = slow
+    async with app.run_test(size=(160, 40)):
+        app.session.control.step(1)  # iteration 0 validates
+        await until(lambda: "validation" in app.main_screen.status.plain
+                    and "q stops it" in app.main_screen.status.plain)
+        t0 = time.perf_counter()
+        app.simulate_key("q")
+        await until(lambda: app.session.control.stopped)
+    assert time.perf_counter() - t0 < 2.0  # the pass stopped; it did not run to its end
+    assert app.trainer.val_history == []

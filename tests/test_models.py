@@ -259,3 +259,14 @@ def test_a_long_gradient_check_reports_progress_and_can_be_cancelled():
     with pytest.raises(CheckCancelled):
         check_trainer(t, progress=lambda done, total: done < 5)
     assert np.array_equal(t.learner.params.flat, before)  # every perturbed entry restored
+
+
+def test_a_validation_pass_reports_progress_and_stops_when_asked():
+    t = trainer(val_fraction=0.2, eval_every=10**6, sample_every=0)
+    calls = []
+    t.progress = lambda what, done, total: calls.append((what, done, total)) or True
+    t.evaluate()
+    assert calls[0][0] == "validation" and [c[1] for c in calls] == list(range(1, calls[0][2] + 1))
+    t.progress = lambda what, done, total: done < 3  # e.g. the user quits during the pass
+    result = t.step()  # iteration 0 validates
+    assert result.val_bits is None and t.val_history == [] and t.n == 1

@@ -60,5 +60,6 @@ class StatusLine(TextLines):
             (f"iter {st.iteration}", "bold"), SEP, rate, SEP,
             f"{compact_count(st.chars_seen)} chars", SEP, f"epoch {st.epoch} · {where:.1f}%",
             SEP, ("● " + state.value, style), SEP,
-            (snap.message, style) if snap.message else (about, "dim"),
+            (snap.message, style) if snap.message else
+            ((f"{snap.activity}… (q stops it)", "warn") if snap.activity else (about, "dim")),
         )])
