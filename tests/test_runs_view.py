@@ -69,7 +69,7 @@ async def test_the_runs_screen_opens_while_training_and_overlays_picked_runs(tmp
             np.testing.assert_array_equal(curve.x, expected.iteration)
             np.testing.assert_array_equal(curve.raw, expected.loss_bits)
             np.testing.assert_allclose(curve.smoothed,
-                                       ema_debiased(expected.loss_bits, WEIGHTS[view.weight]))
+                                       ema_debiased(expected.loss_bits, WEIGHTS[view.smoothing]))
         # raw (faint) and smoothed per run, in its colour
         styles = [s.style for s in view.plot.series]
         assert styles[:4] == ["run-0 faint", "run-0", "run-1 faint", "run-1"]

@@ -27,7 +27,7 @@ from ..paths import user_paths
 from ..widgets.loss_plot import LossPlot, Series
 from ..widgets.status_line import compact_count
 from ..widgets.text_lines import TextLines, line
-from .view_screen import ViewScreen
+from .plot_view import PlotView
 
 SMOOTHING = (1, 3, 9, 27, 81)  # moving-average widths, in history points
 
@@ -87,7 +87,7 @@ def history_rows(snap: Snapshot) -> list[HistoryRow]:
     return train + val
 
 
-class LossChartView(ViewScreen):
+class LossChartView(PlotView):
     """The chart, a line of settings and a hint; the keys change how the history is drawn."""
 
     DEFAULT_CSS = """
@@ -102,20 +102,14 @@ class LossChartView(ViewScreen):
     NEEDS = frozenset({SERIES})
     BINDINGS = [
         Binding("x", "toggle_x", "x: it/time", id="chart-x"),
-        Binding("L", "toggle_log", "log y", id="chart-log"),
-        Binding("left_square_bracket", "smoothing(-1)", "smooth−", key_display="[",
-                id="chart-smooth-less"),
-        Binding("right_square_bracket", "smoothing(1)", "smooth+", key_display="]",
-                id="chart-smooth-more"),
         Binding("e", "export", "Export CSV", id="chart-export"),
     ]
+
+    SMOOTHING_LEVELS = SMOOTHING
 
     def __init__(self, vocab: str = "", **kwargs) -> None:
         super().__init__(vocab, **kwargs)
         self.wall_time = False
-        self.log_y = False
-        self.smoothing = 0  # index into SMOOTHING
-        self._drawn: tuple | None = None
         self.exported: Path | None = None  # the last CSV written (e)
 
     def body(self) -> ComposeResult:
@@ -128,16 +122,7 @@ class LossChartView(ViewScreen):
         self.wall_time = not self.wall_time
         self._redraw()
 
-    def action_toggle_log(self) -> None:
-        self.log_y = not self.log_y
-        self._redraw()
-
-    def action_smoothing(self, delta: int) -> None:
-        self.smoothing = max(0, min(len(SMOOTHING) - 1, self.smoothing + delta))
-        self._redraw()
-
-    def _redraw(self) -> None:
-        self._drawn = None
+    def redraw(self) -> None:
         if self.snapshot is not None:
             self.show(self.snapshot)
 

@@ -49,7 +49,7 @@ from ..widgets.loss_plot import FAINT, LossPlot, Series, run_style
 from ..widgets.status_line import compact_count
 from ..widgets.text_lines import TextLines, line
 from .loss_chart_view import _safe, duration
-from .view_screen import ViewScreen
+from .plot_view import PlotView
 
 AXES = ("iterations", "chars", "wall")
 AXIS_NAMES = {"iterations": "iterations", "chars": "characters seen", "wall": "wall time"}
@@ -62,8 +62,10 @@ def log_folder() -> Path:
     return user_paths().logs
 
 
-class RunsView(ViewScreen):
+class RunsView(PlotView):
     """The runs table over the overlay chart."""
+
+    SMOOTHING_LEVELS = WEIGHTS
 
     DEFAULT_CSS = """
     #runs-progress {
@@ -88,17 +90,12 @@ class RunsView(ViewScreen):
         Binding("S", "sort", "Sort", id="runs-sort"),
         Binding("f", "filter", "This corpus", id="runs-filter"),
         Binding("x", "axis", "x axis", id="runs-x"),
-        Binding("L", "toggle_log", "log y", id="runs-log"),
-        Binding("left_square_bracket", "smoothing(-1)", "smooth−", key_display="[",
-                id="runs-smooth-less"),
-        Binding("right_square_bracket", "smoothing(1)", "smooth+", key_display="]",
-                id="runs-smooth-more"),
         Binding("e", "export", "Export CSV", id="runs-export"),
     ]
 
     def __init__(self, vocab: str = "", folder: Path | None = None,
                  extra_logs: tuple[Path, ...] = (), **kwargs) -> None:
-        super().__init__(vocab, **kwargs)
+        super().__init__(vocab, smoothing=2, **kwargs)
         self.folder = folder if folder is not None else log_folder()
         self.extra_logs = extra_logs
         self.found: Scan | None = None  # None until the worker has read the logs
@@ -108,13 +105,10 @@ class RunsView(ViewScreen):
         self.descending = True
         self.this_corpus = False
         self.axis = "iterations"
-        self.log_y = False
-        self.weight = 2  # index into WEIGHTS
         self.shown: tuple[OverlaySeries, ...] = ()  # what the chart draws (live last)
         self.exported: Path | None = None
         self.columns: tuple[str, ...] = ()
         self._curves: dict[tuple, OverlaySeries] = {}
-        self._drawn: tuple | None = None
 
     def body(self) -> ComposeResult:
         self.head = TextLines(classes="view-text")
@@ -245,16 +239,7 @@ class RunsView(ViewScreen):
         self.axis = AXES[(AXES.index(self.axis) + 1) % len(AXES)]
         self._redraw()
 
-    def action_toggle_log(self) -> None:
-        self.log_y = not self.log_y
-        self._redraw()
-
-    def action_smoothing(self, delta: int) -> None:
-        self.weight = max(0, min(len(WEIGHTS) - 1, self.weight + delta))
-        self._redraw()
-
-    def _redraw(self) -> None:
-        self._drawn = None
+    def redraw(self) -> None:
         self._draw_overlay()
 
     def show(self, snap: Snapshot) -> None:
@@ -262,7 +247,7 @@ class RunsView(ViewScreen):
 
     def curves(self) -> tuple[OverlaySeries, ...]:
         """The picked runs' curves (cached per setting), then this run's, live."""
-        w = WEIGHTS[self.weight]
+        w = WEIGHTS[self.smoothing]
         out = []
         for key, run in self.picked.items():
             k = (key, self.axis, w)
@@ -298,7 +283,7 @@ class RunsView(ViewScreen):
 
     def _draw_overlay(self) -> None:
         snap = self.snapshot
-        key = (tuple(self.picked), self.axis, self.log_y, self.weight,
+        key = (tuple(self.picked), self.axis, self.log_y, self.smoothing,
                None if snap is None else (len(snap.loss_history), snap.history_stride,
                                           snap.stats.iteration))
         if key == self._drawn:
@@ -308,7 +293,7 @@ class RunsView(ViewScreen):
         series, legend = [], []
         for i, c in enumerate(self.shown):
             style = run_style(i)
-            if WEIGHTS[self.weight] > 0:
+            if WEIGHTS[self.smoothing] > 0:
                 series.append(Series(c.x, c.raw, style + FAINT))
             series.append(Series(c.x, c.smoothed, style))
             legend.append((c.label, style))
@@ -324,7 +309,7 @@ class RunsView(ViewScreen):
             state = (f"{len(self.runs)} runs" + (" on this corpus" if self.this_corpus else "")
                      + (f" · {found.skipped_lines} corrupt lines skipped"
                         if found.skipped_lines else ""), "")
-        w = WEIGHTS[self.weight]
+        w = WEIGHTS[self.smoothing]
         self.head.set_lines([
             line(("runs", "bold"), " · ", state,
                  (f" · sorted by {header_text(self.sort_column)}", "dim")),
