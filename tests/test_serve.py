@@ -90,6 +90,9 @@ def test_the_app_trains_in_a_browser_and_p_pauses_it(tmp_path):
                 page.evaluate("window.__terminal.focus()")
                 page.keyboard.press("p")
                 page.wait_for_function(f"() => ({STATUS})().includes('paused')", timeout=30_000)
+                # "paused" shows at once, over the last frame's N; the frame after the step
+                # in flight shows where training stopped, within a frame (0.25 s)
+                page.wait_for_timeout(750)
                 paused = _iteration(page.evaluate(STATUS))
                 page.wait_for_timeout(1500)  # a window to see N stay put (it rose ~1000/s)
                 later = page.evaluate(STATUS)
