@@ -353,9 +353,8 @@ def _read_min_char(f: _Fields, config: Config, V: int):
     return params, memories, f.get("hprev", "f", (H,)), None
 
 
-def _read_network(f: _Fields, config: Config, V: int, positions_below: int):
-    layout = Network(V, ModelSpec(config.cell, config.hidden_size, config.layers,
-                                  config.dropout, config.dtype))
+def _read_network(f: _Fields, config: Config, V: int):
+    layout = Network(V, ModelSpec.of(config))
     dt = config.dtype
     params = {name: f.get("param_" + name, "f", shape, dtype=dt)
               for name, shape in zip(layout.names, layout.shapes)}
@@ -372,8 +371,8 @@ def _read_network(f: _Fields, config: Config, V: int, positions_below: int):
         optimizer["t"] = t.astype(np.int64)
     state = f.get("state", "f", layout.new_state(config.batch).shape, dtype=dt)
     positions = f.get("positions", "iu", (config.batch,))
-    if positions.size and (positions.min() < 0 or positions.max() >= positions_below):
-        raise f.fail("field 'positions' is outside the corpus")
+    if positions.size and (positions.min() < 0 or positions.max() > _INT_RANGE[1]):
+        raise f.fail("field 'positions' is out of range")  # the corpus is checked on load
     return params, optimizer, state, positions.astype(np.int64)
 
 
@@ -401,7 +400,7 @@ def read_checkpoint(path: str | os.PathLike[str]) -> tuple[Config, CheckpointSta
         if version == FORMAT_VERSION:
             params, optimizer, hidden, positions = _read_min_char(f, config, V)
         else:
-            params, optimizer, hidden, positions = _read_network(f, config, V, _INT_RANGE[1])
+            params, optimizer, hidden, positions = _read_network(f, config, V)
         # a smoothed loss is at most the divergence ceiling of the longest window
         ceiling = loss_ceiling(V, MAX_SEQ_LENGTH)
         rngs = {}
@@ -495,8 +494,7 @@ def load_model(path: str | os.PathLike[str]) -> SavedModel:
         model: RNN | Network = RNN(V, config.hidden_size)
         hprev = state.state.copy()
     else:
-        model = Network(V, ModelSpec(config.cell, config.hidden_size, config.layers,
-                                     config.dropout, config.dtype))
+        model = Network(V, ModelSpec.of(config))
         hprev = state.state[:, :, :1].copy()
     for name, param in zip(model.names if isinstance(model, Network) else PARAM_NAMES,
                            model.params.views):

@@ -38,7 +38,6 @@ def _median(v: np.ndarray) -> float:
 class MinCharLearner:
     """min-char-rnn: one tanh layer, one stream, float64, Adagrad (exact when asked)."""
 
-    kind = "min-char-rnn"
     optimizer_name = "adagrad"
     memory_label = "|mem|"  # what the optimizer pane calls the accumulated state
 
@@ -120,12 +119,8 @@ class MinCharLearner:
 class NetworkLearner:
     """A Network of L layers over B streams, with its optimizer."""
 
-    kind = "network"
-
     def __init__(self, vocab_size: int, config: Config, rng: np.random.RandomState) -> None:
-        spec = ModelSpec(config.cell, config.hidden_size, config.layers, config.dropout,
-                         config.dtype)
-        self.model = Network.initialised(vocab_size, spec, rng)
+        self.model = Network.initialised(vocab_size, ModelSpec.of(config), rng)
         self.names = self.model.names
         self.params = self.model.params
         self.grads = self.model.new_grads()

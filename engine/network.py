@@ -36,6 +36,12 @@ class ModelSpec:
     dropout: float = 0.0  # inverted-dropout probability on each layer's output, training only
     dtype: str = "float32"  # of parameters, gradients, states and workspaces
 
+    @classmethod
+    def of(cls, config) -> ModelSpec:
+        """The network a Config (engine.config) describes."""
+        return cls(config.cell, config.hidden_size, config.layers, config.dropout,
+                   config.dtype)
+
     def __post_init__(self) -> None:
         if self.cell not in CELLS:
             raise ModelSpecError(f"cell must be one of {', '.join(CELLS)} (got {self.cell!r})")
