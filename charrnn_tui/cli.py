@@ -7,7 +7,6 @@ only when it is about to run.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import signal
 import sys
@@ -50,6 +49,7 @@ from engine.presets import DEFAULT_PRESET, PRESETS, preset
 from engine.runlog import KEEP_LOGS, MetricsLog, prune_logs
 
 from . import __version__
+from .arguments import Parser, count_arg, float_arg, int_arg, refuse_empty_paths
 from .exit_status import ENDING_SIGNALS, Exit
 from .output import PROG, Output, say
 from .paths import Paths, user_paths
@@ -61,35 +61,6 @@ def default_corpus_path() -> Path:
     from sample_corpora import default_path
 
     return default_path()
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, not the usage block
-        self.exit(Exit.USAGE, f"{self.prog}: error: {message} (see --help)\n")
-
-
-def _int(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-
-
-def _float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
-    return value
-
-
-def _count(text: str) -> int:
-    value = _int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
-    return value
 
 
 # option dest -> Config field, for every hyperparameter a flag sets; a resumed run may change
@@ -110,7 +81,7 @@ class UsageError(Exception):
 
 def build_parser() -> argparse.ArgumentParser:
     d = Config()
-    p = _Parser(
+    p = Parser(
         prog=PROG,
         description="Train a character-level vanilla RNN (min-char-rnn) and watch it learn, "
                     "live in the terminal, or headless with the original script's output.",
@@ -125,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="UTF-8 text file to train on (default: the bundled verse corpus)")
     p.add_argument("--headless", action="store_true",
                    help="train without the UI and print samples and 'iter N, loss: X' lines")
-    p.add_argument("--iters", type=_count, default=None, metavar="N",
+    p.add_argument("--iters", type=count_arg, default=None, metavar="N",
                    help="stop after N (more) iterations (default: run until Ctrl+C or q)")
     model = p.add_argument_group("model and training")
     model.add_argument("--model", default=None, metavar="NAME",
@@ -133,55 +104,55 @@ def build_parser() -> argparse.ArgumentParser:
                             "original); the flags below override its settings")
     model.add_argument("--cell", choices=CELLS, default=None,
                        help=f"recurrent cell (default {d.cell}: tanh)")
-    model.add_argument("--layers", type=_int, default=None, metavar="L",
+    model.add_argument("--layers", type=int_arg, default=None, metavar="L",
                        help=f"stacked layers, 1-{MAX_LAYERS} (default {d.layers})")
-    model.add_argument("--dropout", type=_float, default=None, metavar="P",
+    model.add_argument("--dropout", type=float_arg, default=None, metavar="P",
                        help="dropout between layers and before the output, training only "
                             f"(0-{MAX_DROPOUT:g}; default 0)")
-    model.add_argument("--batch", type=_int, default=None, metavar="B",
+    model.add_argument("--batch", type=int_arg, default=None, metavar="B",
                        help="streams trained at once, from evenly spaced offsets (default 1)")
     model.add_argument("--dtype", choices=DTYPES, default=None,
                        help=f"precision (default {d.dtype}; float32 is faster)")
     model.add_argument("--optimizer", choices=tuple(DEFAULT_LEARNING_RATE), default=None,
                        help="adagrad (default, lr 0.1), rmsprop or adam (lr 2e-3)")
-    model.add_argument("--seed", type=_int, default=None, metavar="S",
+    model.add_argument("--seed", type=int_arg, default=None, metavar="S",
                        help="np.random.seed(S) before drawing the weights (min-char-rnn: Wxh, "
                             "Whh, Why, as the original; default: random, and printed)")
-    model.add_argument("--hidden", type=_int, default=None, metavar="H",
+    model.add_argument("--hidden", type=int_arg, default=None, metavar="H",
                        help=f"hidden units (default {d.hidden_size})")
-    model.add_argument("--seq-length", type=_int, default=None, metavar="T",
+    model.add_argument("--seq-length", type=int_arg, default=None, metavar="T",
                        help=f"BPTT window in characters (default {d.seq_length})")
-    model.add_argument("--lr", type=_float, default=None, metavar="LR",
+    model.add_argument("--lr", type=float_arg, default=None, metavar="LR",
                        help=f"learning rate (default: the optimizer's; Adagrad "
                             f"{d.learning_rate:g})")
-    model.add_argument("--val-fraction", type=_float, default=None, metavar="F",
+    model.add_argument("--val-fraction", type=float_arg, default=None, metavar="F",
                        help="hold out the last F of the corpus (0-0.5) and report validation "
                             "bits/char (default 0: train on all of it, as the original)")
-    model.add_argument("--eval-every", type=_int, default=None, metavar="N",
+    model.add_argument("--eval-every", type=int_arg, default=None, metavar="N",
                        help=f"iterations between validation passes (default {d.eval_every})")
     model.add_argument("--exact", action="store_true",
                        help="the original arithmetic bit for bit throughout (slower); the default "
                             f"mode uses it for the first {EXACT_WARMUP} iterations, then "
                             "whole-window matrix products")
     sampling = p.add_argument_group("sampling and output")
-    sampling.add_argument("--sample-every", type=_count, default=None, metavar="N",
+    sampling.add_argument("--sample-every", type=count_arg, default=None, metavar="N",
                           help=f"sample every N iterations, 0 = never (default {d.sample_every})")
-    sampling.add_argument("--sample-length", type=_int, default=None, metavar="N",
+    sampling.add_argument("--sample-length", type=int_arg, default=None, metavar="N",
                           help=f"characters per sample (default {d.sample_length})")
-    sampling.add_argument("--temperature", type=_float, default=None, metavar="T",
+    sampling.add_argument("--temperature", type=float_arg, default=None, metavar="T",
                           help=f"sampling temperature, {MIN_TEMPERATURE:g} to {MAX_TEMPERATURE:g} "
                                f"(default {d.temperature:g}; --greedy for argmax)")
     sampling.add_argument("--greedy", action="store_true",
                           help="sample the most likely character (argmax) instead of drawing")
-    sampling.add_argument("--print-every", type=_count, default=100, metavar="N",
+    sampling.add_argument("--print-every", type=count_arg, default=100, metavar="N",
                           help="headless: print 'iter N, loss: X' every N iterations, "
                                "0 = never (default 100)")
     files = p.add_argument_group("checkpoints and logs")
     files.add_argument("--checkpoint-dir", metavar="DIR", default=None,
                        help="where checkpoints go (default: the user data dir; see --paths)")
-    files.add_argument("--save-every", type=_count, default=None, metavar="N",
+    files.add_argument("--save-every", type=count_arg, default=None, metavar="N",
                        help="autosave every N iterations, 0 = only at the end (default 1000)")
-    files.add_argument("--keep", type=_int, default=None, metavar="N",
+    files.add_argument("--keep", type=int_arg, default=None, metavar="N",
                        help="keep the newest N checkpoints of this run (default 5); other "
                             "runs' files are never touched")
     files.add_argument("--resume", metavar="PATH|latest", default=None,
@@ -197,15 +168,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def build_sample_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog=f"{PROG} sample", description="Print a sample from a saved model.")
+    p = Parser(prog=f"{PROG} sample", description="Print a sample from a saved model.")
     p.add_argument("checkpoint", metavar="CHECKPOINT", help="a .npz checkpoint")
-    p.add_argument("--length", type=_int, default=200, metavar="N", help="characters (200)")
-    p.add_argument("--temperature", type=_float, default=None, metavar="T",
+    p.add_argument("--length", type=int_arg, default=200, metavar="N", help="characters (200)")
+    p.add_argument("--temperature", type=float_arg, default=None, metavar="T",
                    help="sampling temperature (default: the checkpoint's)")
     p.add_argument("--prime", default=None, metavar="TEXT",
                    help="text the model reads first; the sample continues it")
     p.add_argument("--greedy", action="store_true", help="take the most likely character")
-    p.add_argument("--seed", type=_int, default=None, metavar="S",
+    p.add_argument("--seed", type=int_arg, default=None, metavar="S",
                    help="random stream for the draws (default: the checkpoint's)")
     return p
 
@@ -241,9 +212,11 @@ def main(argv: list[str] | None = None) -> int:
         from .serve import serve_main
 
         return serve_main(argv[1:])
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    refuse_empty_paths(parser, ("CORPUS", args.corpus), ("--resume", args.resume, " or 'latest'"),
+                       ("--checkpoint-dir", args.checkpoint_dir), ("--log", args.log))
     try:
-        check_paths_given(args)
         paths = user_paths(args.checkpoint_dir)
         if args.paths:
             return print_paths(paths)
@@ -256,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
                                     else args.corpus)
         trainer = make_trainer(args, corpus, paths, settings)
         recorder = make_recorder(args, trainer, paths, settings)
-        terminal = None if args.headless else app_terminal()
+        terminal = None if args.headless else AppTerminal()
     except (ConfigError, CorpusError, CheckpointError, UsageError) as exc:
         say(f"{PROG}: error: {exc}")
         return Exit.USAGE
@@ -296,16 +269,7 @@ def load_with_progress(path: str | os.PathLike[str]) -> Corpus:
         line.done()
 
 
-def check_paths_given(args: argparse.Namespace) -> None:
-    """An empty string is never a path (Path("") would quietly mean the working directory)."""
-    for flag, value in (("CORPUS", args.corpus), ("--resume", args.resume),
-                        ("--checkpoint-dir", args.checkpoint_dir), ("--log", args.log)):
-        if value is not None and not value.strip():
-            raise UsageError(f"{flag} is an empty string; give a path"
-                             + (" or 'latest'" if flag == "--resume" else ""))
-
-
-class app_terminal:
+class AppTerminal:
     """Where the app can draw. Textual draws on stderr; when only stdout is a terminal
     (`2>err.log`), stderr points at the terminal while the app runs and is given back after,
     so what the run reports at the end still reaches the file."""
@@ -321,7 +285,7 @@ class app_terminal:
                              "(use --headless to train without the UI)")
         self.swap = out and not err
 
-    def __enter__(self) -> app_terminal:
+    def __enter__(self) -> AppTerminal:
         if self.swap:
             say(f"{PROG}: stderr is not a terminal: drawing the app on stdout's terminal")
             sys.__stderr__.flush()
@@ -429,12 +393,12 @@ def print_paths(paths: Paths) -> int:
 
 
 def sample_main(argv: list[str]) -> int:
-    args = build_sample_parser().parse_args(argv)
+    parser = build_sample_parser()
+    args = parser.parse_args(argv)
+    refuse_empty_paths(parser, ("CHECKPOINT", args.checkpoint))
     try:
         if sys.stdout is None:
             raise UsageError("standard output is closed; nothing could be printed")
-        if not args.checkpoint.strip():
-            raise UsageError("CHECKPOINT is an empty string; give a path")
         if not 1 <= args.length <= MAX_SAMPLE_LENGTH:
             raise UsageError(f"--length must be between 1 and {MAX_SAMPLE_LENGTH}, "
                              f"got {args.length}")

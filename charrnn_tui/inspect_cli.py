@@ -21,15 +21,11 @@ from engine.data import CorpusError, load_corpus
 from engine.files import FileRefused, read_regular
 from engine.units import bits
 
+from .arguments import Parser, refuse_empty_paths
 from .exit_status import Exit
 from .output import PROG, Output, say
 
 MAX_SCORE_BYTES = 16 << 20  # 16 MiB: about a minute of forward passes for a small model
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, not the usage block
-        self.exit(Exit.USAGE, f"{self.prog}: error: {message} (see --help)\n")
 
 
 class InputError(Exception):
@@ -37,7 +33,7 @@ class InputError(Exception):
 
 
 def build_score_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog=f"{PROG} score",
+    p = Parser(prog=f"{PROG} score",
                 description="Print the bits per character a saved model needs for a text. "
                             "The model reads FILE from h = 0, as a new text starts (not from "
                             "the checkpoint's carried state); the first character is read, "
@@ -55,7 +51,7 @@ def build_score_parser() -> argparse.ArgumentParser:
 
 
 def build_neurons_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog=f"{PROG} neurons",
+    p = Parser(prog=f"{PROG} neurons",
                 description="Print which units of a saved model track simple text features "
                             "(inside quotes or brackets, characters since a newline, word "
                             "start, upper case, after a newline, whitespace): Pearson r of "
@@ -72,14 +68,10 @@ def build_neurons_parser() -> argparse.ArgumentParser:
 
 
 def _load(path: str) -> SavedModel:
-    if not path.strip():
-        raise InputError("CHECKPOINT is an empty string; give a path")
     return load_model(path)
 
 
 def _read_text(path: str) -> str:
-    if not path.strip():
-        raise InputError("FILE is an empty string; give a path")
     try:
         raw = read_regular(path, MAX_SCORE_BYTES, "text file")
     except FileRefused as exc:
@@ -103,7 +95,9 @@ def unknown_message(where: str, text: str, unknown: list[int]) -> str:
 
 
 def score_main(argv: list[str]) -> int:
-    args = build_score_parser().parse_args(argv)
+    parser = build_score_parser()
+    args = parser.parse_args(argv)
+    refuse_empty_paths(parser, ("CHECKPOINT", args.checkpoint), ("FILE", args.file))
     try:
         if sys.stdout is None:
             raise InputError("standard output is closed; nothing could be printed")
@@ -177,7 +171,9 @@ def coloured(text: str, unknown: list[int], losses, vocab_size: int, colour: boo
 
 
 def neurons_main(argv: list[str]) -> int:
-    args = build_neurons_parser().parse_args(argv)
+    parser = build_neurons_parser()
+    args = parser.parse_args(argv)
+    refuse_empty_paths(parser, ("CHECKPOINT", args.checkpoint), ("CORPUS", args.corpus))
     try:
         if sys.stdout is None:
             raise InputError("standard output is closed; nothing could be printed")
@@ -214,8 +210,6 @@ def neurons_main(argv: list[str]) -> int:
 
 def _corpus_path(given: str | None, saved: SavedModel) -> Path:
     if given is not None:
-        if not given.strip():
-            raise InputError("CORPUS is an empty string; give a path")
         return Path(given)
     from sample_corpora import available
 

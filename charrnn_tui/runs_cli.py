@@ -22,6 +22,7 @@ from engine.runs import (
     table_columns,
 )
 
+from .arguments import Parser, refuse_empty_paths
 from .exit_status import Exit
 from .output import PROG, Output, say
 from .paths import user_paths
@@ -29,13 +30,8 @@ from .paths import user_paths
 BOLD, PLAIN = "\x1b[1m", "\x1b[0m"
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, not the usage block
-        self.exit(Exit.USAGE, f"{self.prog}: error: {message} (see --help)\n")
-
-
 def build_runs_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog=f"{PROG} runs",
+    p = Parser(prog=f"{PROG} runs",
                 description="List the runs in the log folder (and --log files): newest first, "
                             "with the hyperparameters that differ between them.")
     p.add_argument("corpus", nargs="?", metavar="CORPUS",
@@ -52,15 +48,13 @@ def build_runs_parser() -> argparse.ArgumentParser:
 
 
 def runs_main(argv: list[str]) -> int:
-    args = build_runs_parser().parse_args(argv)
+    parser = build_runs_parser()
+    args = parser.parse_args(argv)
+    refuse_empty_paths(parser, ("CORPUS", args.corpus), ("--log-dir", args.log_dir),
+                       *(("--log", v) for v in args.log))
     if sys.stdout is None:
         say(f"{PROG} runs: error: standard output is closed; nothing could be printed")
         return Exit.USAGE
-    for flag, value in (("CORPUS", args.corpus), ("--log-dir", args.log_dir),
-                        *(("--log", v) for v in args.log)):
-        if value is not None and not value.strip():
-            say(f"{PROG} runs: error: {flag} is an empty string; give a path")
-            return Exit.USAGE
     for value in args.log:
         try:
             open_regular(value, MAX_LOG_BYTES, "run log").close()

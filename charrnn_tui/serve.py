@@ -12,19 +12,15 @@ import argparse
 import shlex
 import sys
 
+from .arguments import Parser
 from .exit_status import Exit
 from .output import PROG, say
 
 INSTALL_HINT = 'pip install -e ".[serve]" (or pip install textual-serve)'
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, not the usage block
-        self.exit(Exit.USAGE, f"{self.prog}: error: {message} (see --help)\n")
-
-
 def build_serve_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog=f"{PROG} serve", add_help=True,
+    p = Parser(prog=f"{PROG} serve", add_help=True,
                 description="Serve the app to web browsers with textual-serve: each browser "
                             "tab gets its own training session. Other options and CORPUS are "
                             f"the app's (see '{PROG} --help').")
