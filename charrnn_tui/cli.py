@@ -70,7 +70,7 @@ FLAG_FIELDS = {"hidden": "hidden_size", "seq_length": "seq_length", "lr": "learn
                "temperature": "temperature", "val_fraction": "val_fraction",
                "eval_every": "eval_every", "seed": "seed", "cell": "cell", "layers": "layers",
                "dropout": "dropout", "batch": "batch", "dtype": "dtype",
-               "optimizer": "optimizer"}
+               "optimizer": "optimizer", "cooldown": "cooldown"}
 FIXED_BY_CHECKPOINT = {dest: "--" + dest for dest, field in FLAG_FIELDS.items()
                        if field in MODEL_FIELDS}
 
@@ -125,6 +125,11 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--lr", type=float_arg, default=None, metavar="LR",
                        help=f"learning rate (default: the optimizer's; Adagrad "
                             f"{d.learning_rate:g})")
+    model.add_argument("--cooldown", type=float_arg, default=None, metavar="F",
+                       help="over the last F (0-1) of the --iters budget the learning rate "
+                            "falls linearly to 0, counted from iteration 0 so a resumed run "
+                            "keeps its schedule (default 0: constant; the batched presets "
+                            "0.2); without --iters it stays constant")
     model.add_argument("--val-fraction", type=float_arg, default=None, metavar="F",
                        help="hold out the last F of the corpus (0-0.5) and report validation "
                             "bits/char (default 0: train on all of it, as the original)")

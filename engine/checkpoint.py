@@ -327,8 +327,9 @@ def _read_config(f: _Fields, version: int) -> Config:
     raw = {}
     for name in _CONFIG_FIELDS:
         key = "config_" + name
-        if not f.has(key) and version == FORMAT_VERSION and name in _NEW_IN_FORMAT_1:
-            continue  # a file from before the model family: min-char-rnn's defaults
+        if not f.has(key) and (name in _NEW_IN_ANY_FORMAT or
+                               (version == FORMAT_VERSION and name in _NEW_IN_FORMAT_1)):
+            continue  # a file from before the field: its default, which is what it trained with
         raw[name] = (f.text(key, 16) if name in _STRING_FIELDS
                      else f.get(key, "biuf", ()).item())
     try:
@@ -339,6 +340,8 @@ def _read_config(f: _Fields, version: int) -> Config:
 
 # fields that files of format 1 written before the model family lack
 _NEW_IN_FORMAT_1 = {"cell", "layers", "dropout", "batch", "dtype", "optimizer"}
+# fields that files of either format written before the cooldown lack
+_NEW_IN_ANY_FORMAT = {"cooldown"}
 
 
 def _read_min_char(f: _Fields, config: Config, V: int):

@@ -56,6 +56,9 @@ class Config:
     batch: int = 1  # streams read at evenly spaced offsets, one hidden state each
     dtype: str = "float64"
     optimizer: str = "adagrad"  # "adagrad", "rmsprop" or "adam"
+    # the last share of a run's budget (its iterations) over which the learning rate falls
+    # linearly to 0 (engine/schedule.py); 0: constant, and without a budget it stays constant
+    cooldown: float = 0.0
 
     def __post_init__(self) -> None:
         _normalise_numbers(self)
@@ -67,9 +70,13 @@ class Config:
         _int_in("layers", self.layers, 1, MAX_LAYERS)
         _int_in("batch", self.batch, 1, MAX_BATCH)
         _float_in("dropout", self.dropout, 0.0, MAX_DROPOUT)
+        _float_in("cooldown", self.cooldown, 0.0, 1.0)
         if self.exact and not self.is_min_char_rnn:
             raise ConfigError("exact arithmetic is min-char-rnn's only (cell rnn, 1 layer, batch "
                               "1, float64, adagrad, no dropout)")
+        if self.exact and self.cooldown:
+            raise ConfigError("exact arithmetic is the original's constant learning rate: "
+                              "--exact takes no cooldown")
         _bool("exact", self.exact)
         _bool("greedy", self.greedy)
         _int_in("hidden size", self.hidden_size, 1, MAX_HIDDEN)

@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Callable
 from enum import Enum
 
+from .schedule import cooldown_factor
 from .trainer import Diverged, StepResult, Trainer
 
 Command = Callable[[Trainer], None]
@@ -111,6 +112,9 @@ def run(trainer: Trainer, control: Control | None = None, iters: int | None = No
         stop_on_divergence: bool = True) -> Outcome:
     """Train until `iters` more iterations are done (None: until stopped).
 
+    The budget's end is iteration `trainer.n + iters`: a config's cooldown anneals the learning
+    rate over its last share, counted from iteration 0, so a run resumed with the iterations
+    it had left continues the same schedule. Without a budget the rate stays constant.
     On divergence the parameters stay as they were before the failing step; the loop then
     returns DIVERGED, or (stop_on_divergence=False) pauses and waits for the user.
     """
@@ -118,6 +122,7 @@ def run(trainer: Trainer, control: Control | None = None, iters: int | None = No
     target = None if iters is None else trainer.n + iters
     next_tick = time.perf_counter() + tick_seconds
     step = trainer.step
+    trainer.lr_scale = 1.0
     while True:
         if control._commands:
             for command in control._drain():
@@ -135,6 +140,8 @@ def run(trainer: Trainer, control: Control | None = None, iters: int | None = No
                 on_tick(trainer)
             control._wait()
             continue
+        if target is not None:  # the config may change between steps, so read it each time
+            trainer.lr_scale = cooldown_factor(trainer.config.cooldown, trainer.n, target)
         try:
             result = step()
         except Diverged as exc:

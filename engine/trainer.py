@@ -67,7 +67,7 @@ class TrainStats:
     position: int  # p of the next window
     epoch: int  # completed passes over the data
     chars_seen: int
-    learning_rate: float
+    learning_rate: float  # the rate of the latest step: the setting times lr_scale
     grad_norm: tuple[float, ...]  # per parameter, in param_names order (after clipping)
     mem_norm: tuple[float, ...]  # the optimizer's memory (Adagrad's, RMSprop's cache, Adam's v)
     param_norm: tuple[float, ...]
@@ -81,6 +81,7 @@ class TrainStats:
     memory_label: str = "|mem|"  # what the optimizer's memory is called in the pane
     moment_norm: tuple[float, ...] = ()  # Adam's first moment m per parameter (else empty)
     model: str = ""  # Config.describe_model()
+    lr_scale: float = 1.0  # the cooldown's factor on the setting (1: none under way)
 
 
 @dataclass(frozen=True)
@@ -156,6 +157,9 @@ class Trainer:
         # False stops it (a validation pass is then skipped): the app shows it, quitting stops it
         self.progress: Callable[[str, int, int], bool] | None = None
         self._rollback: tuple | None = None
+        # the schedule's factor on the learning rate (engine/schedule.py), set by whoever
+        # counts the budget: engine.loop.run by iterations, the quality benchmark by CPU-seconds
+        self.lr_scale = 1.0
         self.keep_rollback()
 
     @property
@@ -202,7 +206,7 @@ class Trainer:
                            f"parameters of iteration {restored}: lower the learning rate")
         self.smooth_loss = smoothed(self.smooth_loss, loss)
         self.last_loss = loss
-        learner.update(cfg.learning_rate, exact)
+        learner.update(cfg.learning_rate * self.lr_scale, exact)  # * 1.0 is exact
         if self._streams is None:
             self.p += T
         else:
@@ -403,7 +407,7 @@ class Trainer:
         g_segs = self.grads.segments()
         m_segs = learner.memory_segments()
         p_segs = learner.params.segments()
-        lr = cfg.learning_rate
+        lr = cfg.learning_rate * self.lr_scale
         clipped = [int(np.count_nonzero(np.abs(g) >= cfg.clip)) for g in g_segs]
         sizes = [g.shape[0] for g in g_segs]
         return TrainStats(
@@ -415,6 +419,7 @@ class Trainer:
             epoch=self.epoch,
             chars_seen=self.chars_seen,
             learning_rate=lr,
+            lr_scale=self.lr_scale,
             grad_norm=tuple(_norm(g) for g in g_segs),
             mem_norm=tuple(_norm(m) for m in m_segs),
             param_norm=tuple(_norm(q) for q in p_segs),

@@ -107,3 +107,15 @@ async def test_a_slow_validation_pass_shows_progress_and_q_stops_it():
         await until(lambda: app.session.control.stopped)
     assert time.perf_counter() - t0 < 2.0  # the pass stopped; it did not run to its end
     assert app.trainer.val_history == []
+
+
+async def test_the_optimizer_pane_shows_the_cooldown_of_a_budgeted_run():
+    app = preset_app("gru-2x256", iters=40)
+    async with app.run_test(size=(160, 50)):
+        await paused_at(app, 30)  # a budget of 40 with the preset's 0.2 cools from 32 on
+        assert "cooldown" not in app.main_screen.optimizer.plain
+        app.session.control.step(6)
+        await until(lambda: app.session.monitor.latest.stats.iteration == 36)
+        factor = app.trainer.lr_scale
+        assert factor == 0.625  # iteration 35 trained at (40 - 35) / 40 / 0.2
+        await until(lambda: f"cooldown ×{factor:.2f}" in app.main_screen.optimizer.plain)

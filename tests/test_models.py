@@ -194,6 +194,9 @@ def test_every_preset_trains(name):
     (dict(dropout=1.5), "dropout"),
     (dict(dtype="float16"), "dtype"),
     (dict(optimizer="sgd"), "optimizer"),
+    (dict(cooldown=1.5), "cooldown"),
+    (dict(cooldown=-0.1), "cooldown"),
+    (dict(exact=True, cooldown=0.2), "cooldown"),
 ])
 def test_bad_model_settings_are_one_clear_error(fields, says):
     with pytest.raises(ConfigError, match=says):
@@ -207,6 +210,8 @@ def test_bad_model_settings_are_one_clear_error(fields, says):
     (["--cell", "transformer"], "--cell"),
     (["--model", "gpt-5"], "unknown model"),
     (["--dropout", "2"], "dropout"),
+    (["--cooldown", "2"], "cooldown"),
+    (["--cooldown", "nan"], "--cooldown"),
 ])
 def test_bad_model_flags_are_one_line_and_exit_2(tmp_path, args, says):
     corpus = tmp_path / "c.txt"

@@ -87,8 +87,9 @@ class OptimizerPane(TextLines):
             cells = (name, num(m), second_cell, num(gn), num(step), percent(c))
             lines.append(line((row.format(*cells), "warn" if c > 0 else "")))
         total = percent(st.clipped_fraction) if st.iteration else "—"
+        cooling = [(f" (cooldown ×{st.lr_scale:.2f})", "dim")] if st.lr_scale < 1.0 else []
         lines.append(line(("clipped ", "dim"), (total, "warn" if st.clipped_fraction else "bold"),
                           (f" of entries at ±{snap.config.clip:g}", "dim"), ("  lr ", "dim"),
-                          (f"{st.learning_rate:g}", "bold")))
+                          (f"{st.learning_rate:.3g}", "bold"), *cooling))
         lines.append(line((LEGENDS.get(st.optimizer, ""), "dim")))
         self.set_lines(lines)
