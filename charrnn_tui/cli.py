@@ -227,6 +227,8 @@ def main(argv: list[str] | None = None) -> int:
             return print_paths(paths)
         if args.headless and sys.stdout is None:
             raise UsageError("standard output is closed; nothing could be printed")
+        if args.cooldown and args.iters is None:  # a preset's cooldown just waits for one
+            raise UsageError("--cooldown anneals over a budget: give --iters N as well")
         settings, warning = load_settings(paths.settings)
         if warning:
             say(f"{PROG}: {warning}")

@@ -124,3 +124,25 @@ def test_the_quality_benchmark_cools_a_preset_down_over_its_budget_of_cpu_second
     (mark,) = [json.loads(line) for line in proc.stdout.splitlines()]
     assert mark["mark"] == 1.5 and mark["val"] < 4.0 and mark["diverged"] is None
     assert mark["lr_scale"] < 1.0  # the last share of the budget anneals
+
+
+def test_a_cooldown_flag_without_a_budget_is_one_line_and_exit_2(tmp_path):
+    from .helpers import run_cli
+
+    corpus = tmp_path / "c.txt"
+    corpus.write_text(TEXT, encoding="utf-8")
+    proc = run_cli(corpus, "--headless", "--cooldown", "0.3", "--no-save", cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.count("\n") == 1 and "--iters" in proc.stderr
+
+
+def test_a_cooldown_flag_with_a_budget_trains_headless(tmp_path):
+    from .helpers import run_cli
+
+    corpus = tmp_path / "c.txt"
+    corpus.write_text(TEXT, encoding="utf-8")
+    proc = run_cli(corpus, "--headless", "--model", "rnn-256", "--hidden", "8", "--batch", "2",
+                   "--cooldown", "0.5", "--iters", "20", "--print-every", "10", "--seed", "1",
+                   "--sample-every", "0", "--no-save", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("iter ") == 2
