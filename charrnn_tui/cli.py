@@ -129,7 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="over the last F (0-1) of the --iters budget the learning rate "
                             "falls linearly to 0, counted from iteration 0 so a resumed run "
                             "keeps its schedule (default 0: constant; the batched presets "
-                            "0.2); without --iters it stays constant")
+                            "0.2, which without --iters leave the rate constant); needs "
+                            "--iters")
     model.add_argument("--val-fraction", type=float_arg, default=None, metavar="F",
                        help="hold out the last F of the corpus (0-0.5) and report validation "
                             "bits/char (default 0: train on all of it, as the original)")
