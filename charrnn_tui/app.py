@@ -10,6 +10,7 @@ view. Keys, footer, gating and palette come from one table, `actions.ACTIONS`.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -57,6 +58,23 @@ MIN_KEY_TEMPERATURE = 0.1  # below this, `t` halves instead of stepping by 0.1
 PROGRESS_SECONDS = 0.2  # a long computation in the trainer thread reports this often
 PROGRESS_AFTER = 0.2  # seconds: a view's computation that runs longer shows its progress
 PROGRESS_EVERY = 0.1  # seconds between progress messages after that
+
+
+class _Throttle:
+    """Called as `due()`: true at most once every `every` seconds, and not before `after`
+    seconds from its creation (a computation's progress reports, from the trainer thread)."""
+
+    def __init__(self, after: float, every: float) -> None:
+        self._after, self._every = after, every
+        self._started = time.perf_counter()
+        self._last = -math.inf
+
+    def __call__(self) -> bool:
+        now = time.perf_counter()
+        if now - self._started < self._after or now - self._last < self._every:
+            return False
+        self._last = now
+        return True
 
 
 class CharRNNApp(App[int]):
@@ -217,13 +235,10 @@ class CharRNNApp(App[int]):
         view, token, compute = message.reply_to, message.token, message.compute
 
         def run(trainer: Trainer) -> None:
-            started = time.perf_counter()
-            last = [started]
+            due = _Throttle(after=PROGRESS_AFTER, every=PROGRESS_EVERY)
 
             def progress(share: float) -> None:
-                now = time.perf_counter()
-                if now - started >= PROGRESS_AFTER and now - last[0] >= PROGRESS_EVERY:
-                    last[0] = now
+                if due():
                     view.post_message(ProbeProgress(token, share))
 
             try:
@@ -283,12 +298,10 @@ class CharRNNApp(App[int]):
             view = GradCheckView(self.trainer.corpus.vocab)
             self._open(view)
         cancelled = view.cancelled  # set when the view closes: a large model takes a while
-        reported = [0.0]
+        due = _Throttle(after=0.0, every=PROGRESS_SECONDS)
 
         def progress(done: int, total: int) -> bool:
-            now = time.monotonic()
-            if now - reported[0] >= PROGRESS_SECONDS:
-                reported[0] = now
+            if due():
                 self.post_message(GradCheckProgress(done, total))
             return not cancelled.is_set()
 

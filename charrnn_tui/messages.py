@@ -83,14 +83,20 @@ class ProbeDone(Message, bubble=False):
 
 
 @dataclass
-class ScanProgress(Message):
-    """Run logs read so far (the runs screen's worker); a newer one replaces a queued one."""
+class CountProgress(Message):
+    """How far a long job is, in items done of all; a newer one replaces a queued one of its
+    own kind (subclasses name the job)."""
 
     done: int
     total: int
 
     def can_replace(self, message: Message) -> bool:
-        return isinstance(message, ScanProgress)
+        return type(message) is type(self)
+
+
+@dataclass
+class ScanProgress(CountProgress):
+    """Run logs read so far (the runs screen's worker)."""
 
 
 @dataclass
@@ -108,11 +114,5 @@ class ResumeFrom(Message):
 
 
 @dataclass
-class GradCheckProgress(Message):
-    """How far a running gradient check is (entries done of all); a newer one replaces it."""
-
-    done: int
-    total: int
-
-    def can_replace(self, message: Message) -> bool:
-        return isinstance(message, GradCheckProgress)
+class GradCheckProgress(CountProgress):
+    """How far a running gradient check is (entries done of all)."""
