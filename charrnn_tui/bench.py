@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine import Config, Control, Trainer, load_corpus, run
-from engine.bench import SHARED_CORPUS, default_corpus
+from engine.bench.corpora import SHARED_CORPUS, default_corpus
 
 from .waiting import until
 
@@ -57,10 +57,10 @@ def measure(corpus, config: Config, pairs: int, seconds: float, hz: float,
             terminal: bool = False, report=print, view: str | None = None
             ) -> tuple[list[Pair], list[float]]:
     """Alternate app and headless slices in one app session; also time `s` a few times."""
-    from . import actions
-    from .app import CharRNNApp
-    from .monitor import State
-    from .widgets.samples_pane import SamplesPane
+    from .app import actions
+    from .app.app import CharRNNApp
+    from .app.widgets.samples_pane import SamplesPane
+    from .link.monitor import State
 
     trainer = Trainer(corpus, config)
     app = CharRNNApp(trainer, refresh_hz=hz)
@@ -208,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
               f"(median {statistics.median(times):.2f}s; the bar is 1.5s)")
         return 0
 
-    from .app import REFRESH_HZ
+    from .app.app import REFRESH_HZ
 
     hz = args.hz or REFRESH_HZ
     corpus = load_corpus(corpus_path)

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from engine import StepResult, Trainer
-from engine.checkpoint import CheckpointError, CheckpointStore
-from engine.runlog import MetricsLog
+from engine.store.checkpoint import CheckpointError, CheckpointStore
+from engine.store.runlog import MetricsLog
 
 
 class RunRecorder:

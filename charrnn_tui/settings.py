@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from engine.files import FileRefused, read_regular
+from engine.store.files import FileRefused, read_regular
 
 
 @dataclass(frozen=True)

@@ -12,15 +12,15 @@ import os
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-from .cells import GRUCell, LSTMCell, TanhCell  # noqa: E402
 from .config import Config, ConfigError  # noqa: E402
 from .data import Corpus, CorpusError, corpus_from_text, load_corpus  # noqa: E402
-from .gradcheck import GradCheckResult, TrainerCheck, check_trainer, gradient_check  # noqa: E402
 from .history import LossHistory  # noqa: E402
+from .inspect.gradcheck import GradCheckResult, TrainerCheck, check_trainer, gradient_check  # noqa: E402
 from .loop import Control, Outcome, run  # noqa: E402
-from .model import PARAM_NAMES, RNN, FlatParams  # noqa: E402
-from .network import ModelSpec, ModelSpecError, Network, Params, WindowRecord  # noqa: E402
-from .optimizers import Adam, AdamConfig, RMSprop, RMSpropConfig  # noqa: E402
+from .nets.cells import GRUCell, LSTMCell, TanhCell  # noqa: E402
+from .nets.min_char import PARAM_NAMES, RNN, FlatParams  # noqa: E402
+from .nets.network import ModelSpec, ModelSpecError, Network, Params, WindowRecord  # noqa: E402
+from .nets.optimizers import Adam, AdamConfig, RMSprop, RMSpropConfig  # noqa: E402
 from .trainer import (  # noqa: E402
     EXACT_WARMUP,
     Diverged,

@@ -93,7 +93,7 @@ class Config:
 
     @property
     def is_min_char_rnn(self) -> bool:
-        """The original's model (any hidden size): engine/model.py's RNN trains it, exactly."""
+        """The original's model (any hidden size): nets/min_char.py's RNN trains it, exactly."""
         return (self.cell, self.layers, self.batch, self.dtype, self.optimizer,
                 self.dropout) == ("rnn", 1, 1, "float64", "adagrad", 0.0)
 

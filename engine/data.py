@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .files import FileRefused, describe_os_error, open_regular
+from .store.files import FileRefused, describe_os_error, open_regular
 
 _CHUNK = 1 << 22  # decode 4 MiB at a time so a huge corpus never exists as UTF-32 in full
 _SNIFF = 1 << 16  # bytes read first to refuse binary content before reading the rest

@@ -4,7 +4,7 @@
 reset at the end of the data (or on the first iteration), take a window, sample every
 `sample_every` iterations, loss and gradients, smoothed loss, Adagrad update, advance.
 
-The same loop trains every model (engine/learners.py): with `batch` B > 1, B streams read the
+The same loop trains every model (engine/nets/learners.py): with `batch` B > 1, B streams read the
 corpus from evenly spaced offsets, each wrapping to 0 with a zero state as the original's
 pointer does, and the window loss is the mean over streams of the summed loss over the window.
 """
@@ -20,8 +20,8 @@ import numpy as np
 
 from .config import MODEL_FIELDS, Config
 from .data import Corpus, CorpusError
-from .learners import MinCharLearner, make_learner
-from .model import PARAM_NAMES
+from .nets.learners import MinCharLearner, make_learner
+from .nets.min_char import PARAM_NAMES
 from .units import bits, smoothed
 
 ROLLBACK_EVERY = 100  # iterations between in-memory copies of the last good state
@@ -310,7 +310,7 @@ class Trainer:
 
         They are read from the trainer's model workspace, which holds the last training window
         because nothing else runs forward on that model between steps: `evaluate` uses its own
-        model sharing the weights, `engine.gradcheck.check_trainer` a `sharing_params()` model,
+        model sharing the weights, `inspect.gradcheck.check_trainer` a `sharing_params()` model,
         and sampling keeps its own vectors (tests/test_model.py checks all three). Copying the
         probabilities (T x V) on every step instead would slow `step`; this copies on demand.
         With a batch, the views show stream 0.

@@ -8,8 +8,8 @@ the newest snapshot.
 
 from __future__ import annotations
 
-from charrnn_tui.app import CharRNNApp
-from charrnn_tui.monitor import State
+from charrnn_tui.app.app import CharRNNApp
+from charrnn_tui.link.monitor import State
 from charrnn_tui.waiting import until
 from engine import Config, Trainer, corpus_from_text
 

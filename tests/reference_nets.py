@@ -1,6 +1,6 @@
 """Plain transcriptions of the network family, one stream and one timestep at a time (float64).
 
-The oracle for engine/network.py: column vectors, one matrix per gate, one-hot input vectors,
+The oracle for engine/nets/network.py: column vectors, one matrix per gate, one-hot input vectors,
 dicts of per-step values and np.outer for every weight gradient. Written from the equations,
 not from the engine; deliberately naive. Do not optimise it.
 

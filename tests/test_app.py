@@ -17,12 +17,12 @@ import pytest
 from textual.command import CommandList, CommandPalette
 from textual.widgets import Input, Static
 
-from charrnn_tui.app import CharRNNApp, run_app
-from charrnn_tui.commands import palette_entries
-from charrnn_tui.messages import SnapshotReady
-from charrnn_tui.monitor import Monitor, Sample, State
-from charrnn_tui.widgets.loss_sparkline import bar_rows, fit
-from charrnn_tui.widgets.status_line import StatusLine
+from charrnn_tui.app.app import CharRNNApp, run_app
+from charrnn_tui.app.commands import palette_entries
+from charrnn_tui.app.messages import SnapshotReady
+from charrnn_tui.app.widgets.loss_sparkline import bar_rows, fit
+from charrnn_tui.app.widgets.status_line import StatusLine
+from charrnn_tui.link.monitor import Monitor, Sample, State
 from engine import Config, Control, LossHistory, Trainer, corpus_from_text
 
 from .app_factory import TEXT, make_app, make_trainer, paused_at, shown, state_tuple

@@ -8,11 +8,11 @@ import threading
 
 import numpy as np
 
-from charrnn_tui.app import CharRNNApp
-from charrnn_tui.dialogs.resume_dialog import ResumeDialog
-from charrnn_tui.monitor import State
+from charrnn_tui.app.app import CharRNNApp
+from charrnn_tui.app.dialogs.resume_dialog import ResumeDialog
+from charrnn_tui.link.monitor import State
 from charrnn_tui.run_files import RunRecorder
-from engine.checkpoint import CheckpointStore, load_checkpoint
+from engine.store.checkpoint import CheckpointStore, load_checkpoint
 
 from .app_factory import make_app, make_trainer, paused_at, shown
 from .helpers import until

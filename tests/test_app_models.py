@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from charrnn_tui.dialogs.reinit_dialog import ReinitDialog
-from charrnn_tui.monitor import State
-from charrnn_tui.views.hidden_view import HiddenView
-from charrnn_tui.views.stepthrough_view import StepThroughView
-from charrnn_tui.views.surprisal_view import SurprisalView
+from charrnn_tui.app.dialogs.reinit_dialog import ReinitDialog
+from charrnn_tui.app.views.hidden_view import HiddenView
+from charrnn_tui.app.views.stepthrough_view import StepThroughView
+from charrnn_tui.app.views.surprisal_view import SurprisalView
+from charrnn_tui.link.monitor import State
 from engine.presets import PRESETS, preset
 
 from .app_factory import TEXT, make_app, paused_at, shown

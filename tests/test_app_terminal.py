@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.checkpoint import load_model
+from engine.store.checkpoint import load_model
 
 from .helpers import bundled
 

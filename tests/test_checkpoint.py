@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from engine import Config, Trainer, corpus_from_text
-from engine.checkpoint import (
+from engine.store.checkpoint import (
     CheckpointError,
     CheckpointStore,
     load_checkpoint,
@@ -113,7 +113,7 @@ def test_a_failed_write_leaves_the_previous_checkpoint_and_no_temp_file(tmp_path
 
 def test_kill_9_during_saves_never_leaves_a_torn_checkpoint(tmp_path):
     script = (
-        "import sys; from engine import *; from engine.checkpoint import save_checkpoint\n"
+        "import sys; from engine import *; from engine.store.checkpoint import save_checkpoint\n"
         "t = Trainer(corpus_from_text(open(sys.argv[1]).read()), Config(seed=1, hidden_size=64))\n"
         "while True:\n    t.step(); save_checkpoint(t, sys.argv[2])\n    print(t.n, flush=True)\n")
     corpus = tmp_path / "c.txt"

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from charrnn_tui import cli
+from charrnn_tui.cli import main as cli
 
 from .helpers import run_cli
 
@@ -248,7 +248,7 @@ def test_headless_output_matches_the_original_layout(corpus: Path, tmp_path: Pat
 def test_headless_prints_what_the_original_prints(corpus: Path, tmp_path: Path,
                                                    mode: list[str]) -> None:
     # the default mode too: it runs its first iterations in the original's arithmetic
-    from engine.reference import ReferenceRNN
+    from engine.nets.reference import ReferenceRNN
 
     iters = 201 if not mode else 601
     proc = run_cli(str(corpus), "--headless", *mode, "--seed", "5", "--iters", str(iters),

@@ -1,6 +1,6 @@
 """Files that are not what they claim: devices, FIFOs, huge or sparse files, bombs and lies.
 
-One mechanism reads every file a user names (`engine.files.open_regular`): regular files only,
+One mechanism reads every file a user names (`engine.store.files.open_regular`): regular files only,
 opened without blocking, size-limited, binary refused from the first chunk. Checkpoints are
 decoded member by member, each after its header was checked against the shape expected.
 Each case is one clear line (CorpusError / CheckpointError / a settings warning), fast, with
@@ -23,7 +23,7 @@ import pytest
 
 from charrnn_tui.settings import MAX_SETTINGS_BYTES, Settings, load_settings
 from engine import Config, CorpusError, Trainer, corpus_from_text, load_corpus
-from engine.checkpoint import CheckpointError, load_checkpoint, load_model, save_checkpoint
+from engine.store.checkpoint import CheckpointError, load_checkpoint, load_model, save_checkpoint
 
 from .helpers import bundled
 
@@ -277,14 +277,14 @@ def test_the_cli_names_a_device_checkpoint_in_one_line(tmp_path):
 
 @posix_only
 def test_a_fifo_named_as_a_run_log_is_refused_without_hanging(tmp_path, no_hang):
-    from engine.runs import parse_log
+    from engine.store.runs import parse_log
 
     with pytest.raises(OSError, match="FIFO"):
         parse_log(fifo(tmp_path, "run.jsonl"))
 
 
 def test_an_over_long_log_line_is_skipped_and_never_held_whole(tmp_path):
-    from engine.runs import MAX_LINE, parse_log
+    from engine.store.runs import MAX_LINE, parse_log
 
     path = tmp_path / "run.jsonl"
     with open(path, "wb") as f:

@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from charrnn_tui.inspect_cli import coloured
-from engine import Config, Trainer, corpus_from_text, probe
-from engine.checkpoint import load_model, save_checkpoint
+from charrnn_tui.cli.inspect import coloured
+from engine import Config, Trainer, corpus_from_text
+from engine.inspect import probe
+from engine.store.checkpoint import load_model, save_checkpoint
 from engine.units import bits
 
 from .helpers import bundled
@@ -116,7 +117,7 @@ def test_neurons_prints_the_feature_ranking_of_the_passage(tmp_path):
     rows = {line.split("  ")[0].strip(): line for line in lines[2:]}
     assert set(rows) == set(probe.FEATURES)
     assert "absent from the text" in rows["inside quotes"]
-    # the numbers are engine.probe's over the same passage and state
+    # the numbers are engine.inspect.probe's over the same passage and state
     saved = load_model(ck)
     corpus = corpus_from_text(TEXT, "shore.txt")
     start, ix = probe.passage(corpus.ix, 0.2)

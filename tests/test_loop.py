@@ -121,7 +121,7 @@ def test_divergence_stops_or_pauses_with_the_parameters_kept():
 
 
 def test_the_engine_never_imports_a_ui():
-    code = ("import sys, engine, engine.bench, engine.reference; "
+    code = ("import sys, engine, engine.bench, engine.nets.reference; "
             "bad = [m for m in ('textual', 'rich', 'charrnn_tui') if m in sys.modules]; "
             "print(bad); sys.exit(1 if bad else 0)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -17,7 +17,7 @@ from engine import (
     corpus_from_text,
     gradient_check,
 )
-from engine.reference import ReferenceRNN
+from engine.nets.reference import ReferenceRNN
 
 from .helpers import WRAPPING_TEXT, bundled
 
@@ -190,7 +190,7 @@ def test_stats_are_plain_values_describing_the_last_step():
 @pytest.mark.parametrize("exact", [False, True])
 def test_adagrad_update_is_the_originals(exact):
     # mem += g*g; p += -lr * g / sqrt(mem + 1e-8): bit for bit in exact mode, to rounding in fast
-    from engine.optim import Adagrad
+    from engine.nets.adagrad import Adagrad
 
     rng = np.random.RandomState(5)
     V, H, lr = 7, 5, 0.1

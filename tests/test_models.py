@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 from engine import Config, ConfigError, Diverged, Trainer, check_trainer, corpus_from_text
-from engine.checkpoint import load_checkpoint, load_model, save_checkpoint
-from engine.network import Network
+from engine.nets.network import Network
 from engine.presets import DEFAULT_PRESET, PRESETS, preset
+from engine.store.checkpoint import load_checkpoint, load_model, save_checkpoint
 
 from .helpers import bundled
 
@@ -246,7 +246,7 @@ def test_a_network_that_diverges_is_rolled_back_to_its_last_good_state():
 
 
 def test_a_long_gradient_check_reports_progress_and_can_be_cancelled():
-    from engine.gradcheck import CheckCancelled
+    from engine.inspect.gradcheck import CheckCancelled
 
     t = trainer(cell="lstm")
     steps(t, 3)

@@ -1,4 +1,4 @@
-"""The batched network family (engine/network.py, engine/cells.py) and its optimizers.
+"""The batched network family (engine/nets/network.py, engine/nets/cells.py) and its optimizers.
 
 The oracle is tests/reference_nets.py, a per-stream, per-timestep transcription of the
 equations; finite differences check the gradients independently of both.
@@ -11,8 +11,8 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from engine.network import ModelSpec, ModelSpecError, Network
-from engine.optimizers import Adam, AdamConfig, RMSprop, RMSpropConfig
+from engine.nets.network import ModelSpec, ModelSpecError, Network
+from engine.nets.optimizers import Adam, AdamConfig, RMSprop, RMSpropConfig
 
 from . import reference_nets
 

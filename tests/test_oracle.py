@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from engine import EXACT_WARMUP, Config, FlatParams, Trainer, corpus_from_text
-from engine.optim import Adagrad
-from engine.reference import ReferenceRNN
+from engine.nets.adagrad import Adagrad
+from engine.nets.reference import ReferenceRNN
 
 from .helpers import WRAPPING_TEXT, bundled, shared_text
 

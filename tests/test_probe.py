@@ -1,4 +1,4 @@
-"""engine/probe.py against the models' own forward passes, direct numpy and finite differences."""
+"""engine/inspect/probe.py against the models' forward passes, numpy and finite differences."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from engine import RNN, ModelSpec, Network, Trainer, corpus_from_text, probe
+from engine import RNN, ModelSpec, Network, Trainer, corpus_from_text
 from engine.config import Config
+from engine.inspect import probe
 
 from .reference_nets import step_forward
 

@@ -12,9 +12,9 @@ import math
 import numpy as np
 import pytest
 
-from charrnn_tui.views.influence_view import Answer
-from charrnn_tui.views.yourtext_view import Score
-from engine import probe
+from charrnn_tui.app.views.influence_view import Answer
+from charrnn_tui.app.views.yourtext_view import Score
+from engine.inspect import probe
 
 from .app_factory import VERSE, make_snapshot_app, paused_at
 from .helpers import until

@@ -7,12 +7,12 @@ import math
 import numpy as np
 import pytest
 
-from charrnn_tui.actions import PALETTE
-from charrnn_tui.commands import palette_entries
-from charrnn_tui.views.influence_view import InfluenceView
-from charrnn_tui.views.neurons_view import NeuronsView, wrap
-from charrnn_tui.views.yourtext_view import Continuation, Score, YourTextView
-from engine import probe
+from charrnn_tui.app.actions import PALETTE
+from charrnn_tui.app.commands import palette_entries
+from charrnn_tui.app.views.influence_view import InfluenceView
+from charrnn_tui.app.views.neurons_view import NeuronsView, wrap
+from charrnn_tui.app.views.yourtext_view import Continuation, Score, YourTextView
+from engine.inspect import probe
 
 from .app_factory import make_app, paused_at
 from .helpers import until

@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 
 import engine.data as data
-from charrnn_tui import progress_line
-from charrnn_tui.progress_line import ProgressLine
+from charrnn_tui.cli import progress_line
+from charrnn_tui.cli.progress_line import ProgressLine
 from engine import load_corpus
 
 

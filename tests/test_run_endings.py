@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.checkpoint import CheckpointStore, load_model, run_of
+from engine.store.checkpoint import CheckpointStore, load_model, run_of
 
 from .helpers import bundled, cli_command
 
@@ -160,7 +160,7 @@ def test_a_folder_that_stops_being_writable_is_reported_once_and_fails_the_exit(
         corpus, tmp_path, monkeypatch, capsys):
     import errno
 
-    from charrnn_tui import cli
+    from charrnn_tui.cli import main as cli
 
     real_replace = os.replace
     calls = []

@@ -14,7 +14,7 @@ from charrnn_tui.paths import user_paths
 from charrnn_tui.run_files import RunRecorder
 from charrnn_tui.settings import Settings, load_settings
 from engine import Config, Trainer, corpus_from_text
-from engine.checkpoint import CheckpointStore, load_checkpoint
+from engine.store.checkpoint import CheckpointStore, load_checkpoint
 
 from .helpers import bundled, run_cli
 

@@ -10,8 +10,8 @@ import pytest
 
 from charrnn_tui.paths import user_paths
 from engine import Config, Trainer, corpus_from_text
-from engine.runlog import MAX_SAMPLE_CHARS, MAX_SAMPLES, MetricsLog, prune_logs
-from engine.runs import (
+from engine.store.runlog import MAX_SAMPLE_CHARS, MAX_SAMPLES, MetricsLog, prune_logs
+from engine.store.runs import (
     LogCache,
     differing,
     discover,
@@ -230,7 +230,7 @@ def test_the_log_folder_keeps_only_the_newest_logs(tmp_path):
 
 
 def test_a_long_run_thins_its_records(tmp_path, monkeypatch):
-    import engine.runlog as runlog
+    import engine.store.runlog as runlog
 
     monkeypatch.setattr(runlog, "MAX_RECORDS", 4)
     trainer = Trainer(corpus_from_text(TEXT, "r.txt"), Config(seed=1, hidden_size=8,

@@ -6,15 +6,15 @@ import math
 
 import numpy as np
 
-from charrnn_tui.dialogs.run_details_dialog import RunDetailsDialog
-from charrnn_tui.monitor import SERIES
+from charrnn_tui.app.dialogs.run_details_dialog import RunDetailsDialog
+from charrnn_tui.app.views.runs_view import WEIGHTS, RunsView
+from charrnn_tui.link.monitor import SERIES
 from charrnn_tui.paths import user_paths
 from charrnn_tui.run_files import RunRecorder
-from charrnn_tui.views.runs_view import WEIGHTS, RunsView
 from engine import Config, Trainer, corpus_from_text
-from engine.checkpoint import CheckpointStore, new_run_id
-from engine.runlog import MetricsLog
-from engine.runs import ema_debiased, parse_log
+from engine.store.checkpoint import CheckpointStore, new_run_id
+from engine.store.runlog import MetricsLog
+from engine.store.runs import ema_debiased, parse_log
 
 from .app_factory import TEXT, make_app
 from .helpers import until

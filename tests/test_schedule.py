@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from engine import Config, Control, Trainer, corpus_from_text, run
-from engine.checkpoint import load_checkpoint, save_checkpoint
 from engine.presets import DEFAULT_PRESET, PRESETS
 from engine.schedule import cooldown_factor
+from engine.store.checkpoint import load_checkpoint, save_checkpoint
 
 from .helpers import bundled
 

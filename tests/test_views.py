@@ -12,12 +12,12 @@ import math
 import numpy as np
 from textual.widgets import Input
 
-from charrnn_tui.monitor import SERIES, WINDOW
-from charrnn_tui.views.gradcheck_view import GradCheckView
-from charrnn_tui.views.hidden_view import HiddenView, grid_shape, saturated_share
-from charrnn_tui.views.loss_chart_view import LossChartView, smooth
-from charrnn_tui.views.stepthrough_view import StepThroughView
-from charrnn_tui.views.surprisal_view import SurprisalView, tempered
+from charrnn_tui.app.views.gradcheck_view import GradCheckView
+from charrnn_tui.app.views.hidden_view import HiddenView, grid_shape, saturated_share
+from charrnn_tui.app.views.loss_chart_view import LossChartView, smooth
+from charrnn_tui.app.views.stepthrough_view import StepThroughView
+from charrnn_tui.app.views.surprisal_view import SurprisalView, tempered
+from charrnn_tui.link.monitor import SERIES, WINDOW
 from engine import check_trainer
 
 from .app_factory import make_app, paused_at

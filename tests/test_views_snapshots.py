@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import pytest
 
-from charrnn_tui.messages import GradCheckDone
-from charrnn_tui.monitor import SERIES, WINDOW
+from charrnn_tui.app.messages import GradCheckDone
+from charrnn_tui.link.monitor import SERIES, WINDOW
 from engine import GradCheckResult
 
 from .app_factory import make_snapshot_app, paused_at

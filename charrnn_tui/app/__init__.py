@@ -1,0 +1,1 @@
+"""The Textual app: its screens, panes, views, dialogs, keys and messages."""

@@ -1,0 +1,485 @@
+"""The `charrnn-tui` command: argument parsing, the headless trainer, and launching the app.
+
+The headless path imports only the engine, so it starts fast; the Textual app is imported
+only when it is about to run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from engine import (
+    EXACT_WARMUP,
+    Config,
+    ConfigError,
+    Control,
+    Corpus,
+    CorpusError,
+    Outcome,
+    Trainer,
+    load_corpus,
+    run,
+)
+from engine.config import (
+    CELLS,
+    DEFAULT_LEARNING_RATE,
+    DTYPES,
+    MAX_DROPOUT,
+    MAX_LAYERS,
+    MAX_SAMPLE_LENGTH,
+    MAX_TEMPERATURE,
+    MIN_TEMPERATURE,
+    MODEL_FIELDS,
+)
+from engine.presets import DEFAULT_PRESET, PRESETS, preset
+from engine.store.checkpoint import (
+    CheckpointError,
+    CheckpointStore,
+    load_checkpoint,
+    load_model,
+    new_run_id,
+)
+from engine.store.files import describe_os_error
+from engine.store.runlog import KEEP_LOGS, MetricsLog, prune_logs
+
+from .. import __version__
+from ..paths import Paths, user_paths
+from ..run_files import RunRecorder
+from ..settings import LIMITS, Settings, load_settings
+from .arguments import Parser, count_arg, float_arg, int_arg, refuse_empty_paths
+from .exit_status import ENDING_SIGNALS, Exit
+from .output import PROG, Output, say
+
+
+def default_corpus_path() -> Path:
+    from sample_corpora import default_path
+
+    return default_path()
+
+
+# option dest -> Config field, for every hyperparameter a flag sets; a resumed run may change
+# all but those the checkpoint fixes (FIXED_BY_CHECKPOINT)
+FLAG_FIELDS = {"hidden": "hidden_size", "seq_length": "seq_length", "lr": "learning_rate",
+               "sample_every": "sample_every", "sample_length": "sample_length",
+               "temperature": "temperature", "val_fraction": "val_fraction",
+               "eval_every": "eval_every", "seed": "seed", "cell": "cell", "layers": "layers",
+               "dropout": "dropout", "batch": "batch", "dtype": "dtype",
+               "optimizer": "optimizer", "cooldown": "cooldown"}
+FIXED_BY_CHECKPOINT = {dest: "--" + dest for dest, field in FLAG_FIELDS.items()
+                       if field in MODEL_FIELDS}
+
+
+class UsageError(Exception):
+    """Bad input found after parsing; one line for the user, exit status 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    d = Config()
+    p = Parser(
+        prog=PROG,
+        description="Train a character-level vanilla RNN (min-char-rnn) and watch it learn, "
+                    "live in the terminal, or headless with the original script's output.",
+        epilog=f"Also: '{PROG} sample CHECKPOINT [--length N] [--temperature T] [--prime TEXT]' "
+               f"prints a sample from a saved model; '{PROG} score CHECKPOINT FILE' its bits/char "
+               f"on a text; '{PROG} neurons CHECKPOINT [CORPUS]' which units track text "
+               f"features; '{PROG} runs [CORPUS]' lists the runs; "
+               f"'{PROG} serve [CORPUS]' serves the app to a browser. Ctrl+C, SIGTERM and "
+               f"SIGHUP end a run at the next step and save it. {Exit.describe()}",
+    )
+    p.add_argument("corpus", nargs="?", metavar="CORPUS",
+                   help="UTF-8 text file to train on (default: the bundled verse corpus)")
+    p.add_argument("--headless", action="store_true",
+                   help="train without the UI and print samples and 'iter N, loss: X' lines")
+    p.add_argument("--iters", type=count_arg, default=None, metavar="N",
+                   help="stop after N (more) iterations (default: run until Ctrl+C or q)")
+    model = p.add_argument_group("model and training")
+    model.add_argument("--model", default=None, metavar="NAME",
+                       help=f"a preset: {', '.join(PRESETS)} (default {DEFAULT_PRESET}, the "
+                            "original); the flags below override its settings")
+    model.add_argument("--cell", choices=CELLS, default=None,
+                       help=f"recurrent cell (default {d.cell}: tanh)")
+    model.add_argument("--layers", type=int_arg, default=None, metavar="L",
+                       help=f"stacked layers, 1-{MAX_LAYERS} (default {d.layers})")
+    model.add_argument("--dropout", type=float_arg, default=None, metavar="P",
+                       help="dropout between layers and before the output, training only "
+                            f"(0-{MAX_DROPOUT:g}; default 0)")
+    model.add_argument("--batch", type=int_arg, default=None, metavar="B",
+                       help="streams trained at once, from evenly spaced offsets (default 1)")
+    model.add_argument("--dtype", choices=DTYPES, default=None,
+                       help=f"precision (default {d.dtype}; float32 is faster)")
+    model.add_argument("--optimizer", choices=tuple(DEFAULT_LEARNING_RATE), default=None,
+                       help="adagrad (default, lr 0.1), rmsprop or adam (lr 2e-3)")
+    model.add_argument("--seed", type=int_arg, default=None, metavar="S",
+                       help="np.random.seed(S) before drawing the weights (min-char-rnn: Wxh, "
+                            "Whh, Why, as the original; default: random, and printed)")
+    model.add_argument("--hidden", type=int_arg, default=None, metavar="H",
+                       help=f"hidden units (default {d.hidden_size})")
+    model.add_argument("--seq-length", type=int_arg, default=None, metavar="T",
+                       help=f"BPTT window in characters (default {d.seq_length})")
+    model.add_argument("--lr", type=float_arg, default=None, metavar="LR",
+                       help=f"learning rate (default: the optimizer's; Adagrad "
+                            f"{d.learning_rate:g})")
+    model.add_argument("--cooldown", type=float_arg, default=None, metavar="F",
+                       help="over the last F (0-1) of the --iters budget the learning rate "
+                            "falls linearly to 0, counted from iteration 0 so a resumed run "
+                            "keeps its schedule (default 0: constant; the batched presets "
+                            "0.2, which without --iters leave the rate constant); needs "
+                            "--iters")
+    model.add_argument("--val-fraction", type=float_arg, default=None, metavar="F",
+                       help="hold out the last F of the corpus (0-0.5) and report validation "
+                            "bits/char (default 0: train on all of it, as the original)")
+    model.add_argument("--eval-every", type=int_arg, default=None, metavar="N",
+                       help=f"iterations between validation passes (default {d.eval_every})")
+    model.add_argument("--exact", action="store_true",
+                       help="the original arithmetic bit for bit throughout (slower); the default "
+                            f"mode uses it for the first {EXACT_WARMUP} iterations, then "
+                            "whole-window matrix products")
+    sampling = p.add_argument_group("sampling and output")
+    sampling.add_argument("--sample-every", type=count_arg, default=None, metavar="N",
+                          help=f"sample every N iterations, 0 = never (default {d.sample_every})")
+    sampling.add_argument("--sample-length", type=int_arg, default=None, metavar="N",
+                          help=f"characters per sample (default {d.sample_length})")
+    sampling.add_argument("--temperature", type=float_arg, default=None, metavar="T",
+                          help=f"sampling temperature, {MIN_TEMPERATURE:g} to {MAX_TEMPERATURE:g} "
+                               f"(default {d.temperature:g}; --greedy for argmax)")
+    sampling.add_argument("--greedy", action="store_true",
+                          help="sample the most likely character (argmax) instead of drawing")
+    sampling.add_argument("--print-every", type=count_arg, default=100, metavar="N",
+                          help="headless: print 'iter N, loss: X' every N iterations, "
+                               "0 = never (default 100)")
+    files = p.add_argument_group("checkpoints and logs")
+    files.add_argument("--checkpoint-dir", metavar="DIR", default=None,
+                       help="where checkpoints go (default: the user data dir; see --paths)")
+    files.add_argument("--save-every", type=count_arg, default=None, metavar="N",
+                       help="autosave every N iterations, 0 = only at the end (default 1000)")
+    files.add_argument("--keep", type=int_arg, default=None, metavar="N",
+                       help="keep the newest N checkpoints of this run (default 5); other "
+                            "runs' files are never touched")
+    files.add_argument("--resume", metavar="PATH|latest", default=None,
+                       help="continue from a checkpoint; 'latest' = the newest for this corpus")
+    files.add_argument("--no-save", action="store_true",
+                       help="write no checkpoints (not even at the end)")
+    files.add_argument("--log", metavar="FILE", default=None,
+                       help="append run metrics as JSON lines to FILE (default: the log dir)")
+    files.add_argument("--paths", action="store_true",
+                       help="print the directories in use and exit")
+    p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    return p
+
+
+def build_sample_parser() -> argparse.ArgumentParser:
+    p = Parser(prog=f"{PROG} sample", description="Print a sample from a saved model.")
+    p.add_argument("checkpoint", metavar="CHECKPOINT", help="a .npz checkpoint")
+    p.add_argument("--length", type=int_arg, default=200, metavar="N", help="characters (200)")
+    p.add_argument("--temperature", type=float_arg, default=None, metavar="T",
+                   help="sampling temperature (default: the checkpoint's)")
+    p.add_argument("--prime", default=None, metavar="TEXT",
+                   help="text the model reads first; the sample continues it")
+    p.add_argument("--greedy", action="store_true", help="take the most likely character")
+    p.add_argument("--seed", type=int_arg, default=None, metavar="S",
+                   help="random stream for the draws (default: the checkpoint's)")
+    return p
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    """The preset (--model), with every flag given on top of it."""
+    given = {field: getattr(args, dest) for dest, field in FLAG_FIELDS.items()
+             if getattr(args, dest) is not None}
+    if args.exact:
+        given["exact"] = True
+    if args.greedy:
+        given["greedy"] = True
+    return preset(args.model or DEFAULT_PRESET).config(**given)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["sample"]:
+        return sample_main(argv[1:])
+    if argv[:1] == ["runs"]:
+        from .runs import runs_main
+
+        return runs_main(argv[1:])
+    if argv[:1] == ["score"]:
+        from .inspect import score_main
+
+        return score_main(argv[1:])
+    if argv[:1] == ["neurons"]:
+        from .inspect import neurons_main
+
+        return neurons_main(argv[1:])
+    if argv[:1] == ["serve"]:
+        from .serve import serve_main
+
+        return serve_main(argv[1:])
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    refuse_empty_paths(parser, ("CORPUS", args.corpus), ("--resume", args.resume, " or 'latest'"),
+                       ("--checkpoint-dir", args.checkpoint_dir), ("--log", args.log))
+    try:
+        paths = user_paths(args.checkpoint_dir)
+        if args.paths:
+            return print_paths(paths)
+        if args.headless and sys.stdout is None:
+            raise UsageError("standard output is closed; nothing could be printed")
+        if args.cooldown and args.iters is None:  # a preset's cooldown just waits for one
+            raise UsageError("--cooldown anneals over a budget: give --iters N as well")
+        settings, warning = load_settings(paths.settings)
+        if warning:
+            say(f"{PROG}: {warning}")
+        corpus = load_with_progress(default_corpus_path() if args.corpus is None
+                                    else args.corpus)
+        trainer = make_trainer(args, corpus, paths, settings)
+        recorder = make_recorder(args, trainer, paths, settings)
+        terminal = None if args.headless else AppTerminal()
+    except (ConfigError, CorpusError, CheckpointError, UsageError) as exc:
+        say(f"{PROG}: error: {exc}")
+        return Exit.USAGE
+    except MemoryError:
+        say(f"{PROG}: error: not enough memory for this corpus and model size")
+        return Exit.USAGE
+    except KeyboardInterrupt:  # Ctrl+C while the corpus loads: nothing to save yet
+        say(f"{PROG}: interrupted before training started")
+        return Exit.OK
+    if args.headless:
+        return headless(trainer, args.iters, args.print_every, recorder,
+                        announce_seed=args.seed is None and args.resume is None)
+    from ..app.app import run_app
+
+    def recorder_for(new: Trainer) -> RunRecorder | None:
+        try:
+            return make_recorder(args, new, paths, settings)
+        except (CheckpointError, UsageError) as exc:  # the old run's files are all saved
+            say(f"{PROG}: the new model is not saved: {exc}")
+            return None
+
+    with terminal:
+        code = run_app(trainer, iters=args.iters, recorder=recorder, recorder_factory=recorder_for,
+                       store=recorder.store or CheckpointStore(
+                           paths.checkpoint_dir_for(corpus.name, corpus.fingerprint)))
+    return report_final_save(recorder, code)
+
+
+def load_with_progress(path: str | os.PathLike[str]) -> Corpus:
+    """load_corpus, with a progress line on a terminal's stderr for a large corpus."""
+    from .progress_line import ProgressLine
+
+    line = ProgressLine("loading the corpus")
+    try:
+        return load_corpus(path, progress=line)
+    finally:
+        line.done()
+
+
+class AppTerminal:
+    """Where the app can draw. Textual draws on stderr; when only stdout is a terminal
+    (`2>err.log`), stderr points at the terminal while the app runs and is given back after,
+    so what the run reports at the end still reaches the file."""
+
+    def __init__(self) -> None:
+        out, err = _isatty(sys.__stdout__), _isatty(sys.__stderr__)
+        self.swap = False
+        self.saved_fd: int | None = None
+        if os.environ.get("TEXTUAL_DRIVER", "").endswith(":WebDriver"):
+            return  # `charrnn-tui serve`: a browser draws, through pipes
+        if not out and not err:
+            raise UsageError("the app needs a terminal, and neither stdout nor stderr is one "
+                             "(use --headless to train without the UI)")
+        self.swap = out and not err
+
+    def __enter__(self) -> AppTerminal:
+        if self.swap:
+            say(f"{PROG}: stderr is not a terminal: drawing the app on stdout's terminal")
+            sys.__stderr__.flush()
+            self.saved_fd = os.dup(2)
+            os.dup2(1, 2)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.saved_fd is not None:
+            os.dup2(self.saved_fd, 2)
+            os.close(self.saved_fd)
+
+
+def _isatty(stream) -> bool:
+    try:
+        return stream is not None and stream.isatty()
+    except (OSError, ValueError):
+        return False
+
+
+def report_final_save(recorder: RunRecorder | None, code: int) -> int:
+    """After a run: where the final checkpoint went, or why it failed (exit status 1)."""
+    if recorder is None or recorder.store is None:
+        return code
+    if recorder.final_error is not None:
+        say(f"{PROG}: error: the final checkpoint was not saved: {recorder.final_error}")
+        return Exit.ERROR if code == Exit.OK else code
+    if recorder.final_path is not None:
+        say(f"# saved iteration {recorder.final_iteration} to {recorder.final_path}")
+    return code
+
+
+def make_trainer(args: argparse.Namespace, corpus: Corpus, paths: Paths,
+                 settings: Settings) -> Trainer:
+    """A new trainer, or one resumed from a checkpoint with the given settings applied."""
+    if args.resume is None:
+        return Trainer(corpus, config_from_args(args))
+    if args.resume == "latest":
+        store = CheckpointStore(paths.checkpoint_dir_for(corpus.name, corpus.fingerprint))
+        path = store.latest()
+        if path is None:
+            raise UsageError(f"no checkpoint for {corpus.name} in {store.directory}")
+    else:
+        path = Path(args.resume)
+    trainer = load_checkpoint(path, corpus)
+    if args.model is not None:
+        wanted = preset(args.model).config(seed=trainer.config.seed)
+        if any(getattr(wanted, f) != getattr(trainer.config, f) for f in MODEL_FIELDS):
+            raise UsageError(f"--model {args.model} differs from the checkpoint's model "
+                             f"({trainer.config.describe_model()}); it is fixed by {path}")
+    for dest, flag in FIXED_BY_CHECKPOINT.items():
+        given, saved = getattr(args, dest), getattr(trainer.config, FLAG_FIELDS[dest])
+        if given is not None and given != saved:
+            raise UsageError(f"{flag} {given} differs from the checkpoint's ({saved}); "
+                             f"it is fixed by {path}")
+    changes = {field: getattr(args, dest) for dest, field in FLAG_FIELDS.items()
+               if dest not in FIXED_BY_CHECKPOINT and getattr(args, dest) is not None}
+    if args.exact:
+        changes["exact"] = True
+    if args.greedy:
+        changes["greedy"] = True
+    if changes:
+        trainer.set_config(trainer.config.with_changes(**changes))
+    say(f"# resumed {path} at iteration {trainer.n}")
+    return trainer
+
+
+def make_recorder(args: argparse.Namespace, trainer: Trainer, paths: Paths,
+                  settings: Settings) -> RunRecorder:
+    """The run's files: a checkpoint store of its own (checked writable now) and its log."""
+    keep = settings.keep_checkpoints if args.keep is None else args.keep
+    low, high = LIMITS["keep_checkpoints"]
+    if not low <= keep <= high:
+        raise UsageError(f"--keep must be between {low} and {high}, got {keep}")
+    save_every = settings.save_every if args.save_every is None else args.save_every
+    corpus = trainer.corpus
+    run = new_run_id()
+    store = None
+    if not args.no_save:
+        store = CheckpointStore(paths.checkpoint_dir_for(corpus.name, corpus.fingerprint),
+                                keep=keep, run=run)
+        store.open_for_writing()
+    log_path = Path(args.log) if args.log else paths.logs / f"{run}-{corpus.name}.jsonl"
+    try:
+        log = MetricsLog(log_path, run=run)
+    except OSError as exc:
+        if args.log:
+            raise UsageError(describe_os_error(log_path, exc, "cannot write the run log")) \
+                from None
+        say(f"{PROG}: run log disabled: {describe_os_error(log_path, exc, 'cannot write')}")
+        log = None
+    if log is not None and not args.log:  # the log folder keeps the newest KEEP_LOGS runs
+        prune_logs(paths.logs, KEEP_LOGS)
+    recorder = RunRecorder(store, save_every, log, settings.log_every,
+                           report=lambda message: say(f"{PROG}: {message}"))
+    recorder.begin(trainer)  # the log's header, before the first step
+    return recorder
+
+
+def print_paths(paths: Paths) -> int:
+    for label, path in (("data", paths.data), ("checkpoints", paths.checkpoints),
+                        ("settings", paths.settings), ("logs", paths.logs)):
+        print(f"{label:12s} {path}")
+    return Exit.OK
+
+
+def sample_main(argv: list[str]) -> int:
+    parser = build_sample_parser()
+    args = parser.parse_args(argv)
+    refuse_empty_paths(parser, ("CHECKPOINT", args.checkpoint))
+    try:
+        if sys.stdout is None:
+            raise UsageError("standard output is closed; nothing could be printed")
+        if not 1 <= args.length <= MAX_SAMPLE_LENGTH:
+            raise UsageError(f"--length must be between 1 and {MAX_SAMPLE_LENGTH}, "
+                             f"got {args.length}")
+        saved = load_model(args.checkpoint)
+        if args.temperature is not None:
+            saved.config.with_changes(temperature=args.temperature)  # validates
+        if args.seed is not None:
+            saved.config.with_changes(seed=args.seed)
+        rng = None if args.seed is None else np.random.RandomState(args.seed)
+        text = saved.sample(args.length, prime=args.prime, temperature=args.temperature,
+                            greedy=args.greedy or None, rng=rng)
+    except (CheckpointError, ConfigError, CorpusError, UsageError) as exc:
+        say(f"{PROG} sample: error: {exc}")
+        return Exit.USAGE
+    out = Output(sys.stdout)
+    out.write((args.prime or "") + text + "\n")
+    out.flush()
+    if out.error is not None:
+        say(f"{PROG} sample: error: {out.error}")
+        return Exit.ERROR
+    return Exit.OK
+
+
+def headless(trainer: Trainer, iters: int | None, print_every: int,
+             recorder: RunRecorder | None = None, announce_seed: bool = False) -> int:
+    """Print what the original script prints: samples between ---- lines, then iter lines.
+
+    Every way the run can end saves the final checkpoint: the iteration budget, Ctrl+C,
+    SIGTERM and SIGHUP (each stops at the next step boundary, so the checkpoint is
+    consistent), and standard output failing (a closed pipe ends the run quietly; a full disk
+    is an error). A second Ctrl+C interrupts at once.
+    """
+    control = Control()
+    out = Output(sys.stdout, on_failure=control.stop)
+    write = out.write
+
+    def on_step(r) -> None:
+        if r.sample is not None:
+            write("----\n %s \n----\n" % (r.sample,))
+        if print_every and r.iteration % print_every == 0:
+            write("iter %d, loss: %f\n" % (r.iteration, r.smooth_loss))
+        if r.val_bits is not None:
+            write("val %d, bits/char: %.4f\n" % (r.iteration, r.val_bits))
+        if recorder is not None:
+            recorder.after_step(trainer, r)
+
+    def on_diverged(_trainer, exc) -> None:
+        out.flush()
+        say(f"{PROG}: diverged: {exc}")
+
+    def on_signal(signum, _frame) -> None:
+        if control.stopped and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        control.stop()
+
+    if announce_seed:  # an unseeded run can still be repeated
+        say(f"# seed {trainer.config.seed}")
+    previous = {sig: signal.signal(sig, on_signal) for sig in ENDING_SIGNALS}
+    outcome = Outcome.STOPPED
+    try:
+        outcome = run(trainer, control, iters=iters, on_step=on_step, on_diverged=on_diverged)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for sig in ENDING_SIGNALS:  # from here on, a signal must not cut the final save short
+            signal.signal(sig, signal.SIG_IGN)
+        out.flush()
+        if recorder is not None:
+            recorder.finish(trainer)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    code = Exit.DIVERGED if outcome is Outcome.DIVERGED else Exit.OK
+    if out.error is not None:
+        say(f"{PROG}: error: {out.error}; stopped at iteration {trainer.n}")
+        code = Exit.ERROR
+    return report_final_save(recorder, code)

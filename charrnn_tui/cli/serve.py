@@ -1,0 +1,67 @@
+"""`charrnn-tui serve [OPTIONS] [CORPUS]`: the app in a browser, through textual-serve.
+
+textual-serve (the optional `[serve]` extra) runs one app process per browser connection, so
+each tab trains a session of its own, with its own run log and checkpoints. The options after
+`--host` / `--port` are the app's own, checked here so that bad input is one line in the
+terminal instead of a dead page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+
+from .arguments import Parser
+from .exit_status import Exit
+from .output import PROG, say
+
+INSTALL_HINT = 'pip install -e ".[serve]" (or pip install textual-serve)'
+
+
+def build_serve_parser() -> argparse.ArgumentParser:
+    p = Parser(prog=f"{PROG} serve", add_help=True,
+                description="Serve the app to web browsers with textual-serve: each browser "
+                            "tab gets its own training session. Other options and CORPUS are "
+                            f"the app's (see '{PROG} --help').")
+    p.add_argument("--host", default="localhost",
+                   help="address to listen on (default localhost: this machine only)")
+    p.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    return p
+
+
+def app_command(app_args: list[str]) -> str:
+    """The shell command textual-serve runs for each connection."""
+    return shlex.join([sys.executable, "-m", "charrnn_tui", *app_args])
+
+
+def serve_main(argv: list[str]) -> int:
+    args, app_args = build_serve_parser().parse_known_args(argv)
+    if not 0 < args.port < 65536:
+        say(f"{PROG} serve: error: --port must be between 1 and 65535, got {args.port}")
+        return Exit.USAGE
+    if not args.host.strip():
+        say(f"{PROG} serve: error: --host is an empty string")
+        return Exit.USAGE
+    from .main import build_parser
+
+    parsed = build_parser().parse_args(app_args)  # bad app options: one line, exit 2
+    if parsed.headless or parsed.paths:
+        say(f"{PROG} serve: error: --headless and --paths make no sense in a browser")
+        return Exit.USAGE
+    try:
+        from textual_serve.server import Server
+    except ImportError:
+        say(f"{PROG} serve: error: textual-serve is not installed; install it with "
+            f"{INSTALL_HINT}")
+        return Exit.USAGE
+    say(f"{PROG}: serving on http://{args.host}:{args.port} (Ctrl+C stops; each browser tab "
+        "trains its own session)")
+    server = Server(app_command(app_args), host=args.host, port=args.port, title=PROG)
+    try:
+        server.serve()
+    except OSError as exc:  # the port is taken, say
+        say(f"{PROG} serve: error: cannot listen on {args.host}:{args.port}: "
+            f"{exc.strerror or exc}")
+        return Exit.USAGE
+    return Exit.OK

@@ -1,0 +1,1 @@
+"""The engine's benchmark: speed against the original loop, and the model family's bars."""

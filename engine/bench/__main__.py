@@ -1,0 +1,19 @@
+"""`python -m engine.bench [CORPUS]` times the engine against the original loop;
+`python -m engine.bench quality|throughput` measures the model family's bars."""
+
+import sys
+
+from . import models, speed
+
+MODEL_MODES = ("quality", "quality-run", "throughput")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] and argv[0] in MODEL_MODES:
+        return models.main(argv)
+    return speed.main(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Looking inside a trained model: probes of what it learned, and gradient checks."""

@@ -1,0 +1,504 @@
+"""Run logs read back: finding them, parsing them (cached), the runs table and smoothing.
+
+The CLI's `runs` table and the app's runs screen share everything here. A log is the JSON
+lines `engine.store.runlog.MetricsLog` writes; a file may hold several runs (each from its
+`"run"` header on) and logs from before the header existed load as one run whose missing
+fields are None. A line that is not a JSON object, or whose numbers are not numbers, is
+skipped and counted, never fatal: a run killed mid-write leaves half a line.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .files import FileRefused, open_regular
+from .runlog import RUN_ID
+
+MAX_LINE = 1 << 20  # a longer line is no record of ours
+MAX_LOG_BYTES = 1 << 30  # a log past this is not one of ours (they rotate far below it)
+MODEL_FIELDS = ("cell", "layers", "hidden_size", "batch")  # the model column
+# config fields never worth a column: they say how a run was shown, not how it learned
+NOT_HYPERPARAMETERS = frozenset({"sample_every", "sample_length", "temperature", "greedy",
+                                 "eval_every"})
+
+
+@dataclass(frozen=True)
+class Points:
+    """One run's iteration records as columns (nan where a log lacks a field)."""
+
+    iteration: np.ndarray
+    chars_seen: np.ndarray
+    wall_time: np.ndarray
+    loss_bits: np.ndarray  # the record's own window loss, bits/char (the raw series)
+    smooth_bits: np.ndarray  # the original's 0.999 smoothed loss, bits/char
+
+    def __len__(self) -> int:
+        return int(self.iteration.size)
+
+    def x(self, axis: str) -> np.ndarray:
+        """The x values for `axis`: "iterations", "chars" or "wall"."""
+        return {"iterations": self.iteration, "chars": self.chars_seen,
+                "wall": self.wall_time}[axis]
+
+
+@dataclass(frozen=True)
+class Run:
+    """One run as its log tells it; fields a log does not have are None."""
+
+    path: Path
+    index: int  # which run of the file (0: the first)
+    run: str | None  # the run id, which also names its checkpoints
+    started: float | None  # unix seconds
+    corpus: str | None
+    fingerprint: str | None
+    config: dict[str, object]  # empty for a log without a header
+    model: dict[str, object]
+    checkpoints: str | None  # the folder its checkpoints went to
+    points: Points
+    val: tuple[tuple[int, float], ...]  # (iterations completed, bits/char)
+    samples: tuple[tuple[int, str], ...]  # (iteration, text)
+    skipped: int  # corrupt lines in this run's part of the file
+    legacy: bool  # written before logs had a header
+    mtime: float = 0.0  # the file's, to order runs that say nothing of their start
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (str(self.path), self.index)
+
+    @property
+    def name(self) -> str:
+        return self.run or self.path.stem
+
+    @property
+    def iterations(self) -> int | None:
+        return int(self.points.iteration[-1]) if len(self.points) else None
+
+    @property
+    def chars_seen(self) -> float | None:
+        return _last_finite(self.points.chars_seen)
+
+    @property
+    def wall_time(self) -> float | None:
+        return _last_finite(self.points.wall_time)
+
+    @property
+    def last_bits(self) -> float | None:
+        """The last smoothed loss in bits/char."""
+        return _last_finite(self.points.smooth_bits)
+
+    @property
+    def best_val(self) -> float | None:
+        finite = [b for _, b in self.val if math.isfinite(b)]
+        return min(finite) if finite else None
+
+    @property
+    def sort_time(self) -> float:
+        return self.started if self.started is not None else self.mtime
+
+    def setting(self, name: str) -> object:
+        """A config or model field; the min-char-rnn defaults for a model field not logged."""
+        if name in self.config:
+            return self.config[name]
+        if name in self.model:
+            return self.model[name]
+        if name in ("cell", "layers", "batch") and self.config:
+            return {"cell": "rnn", "layers": 1, "batch": 1}[name]
+        return None
+
+    @property
+    def model_text(self) -> str:
+        """"rnn 1×100 b1": cell, layers × hidden units, batch ("" when not logged)."""
+        hidden = self.setting("hidden_size")
+        if hidden is None:
+            return ""
+        cell, layers, batch = (self.setting(n) for n in ("cell", "layers", "batch"))
+        return f"{cell or 'rnn'} {layers or 1}×{hidden} b{batch or 1}"
+
+
+def _last_finite(values: np.ndarray) -> float | None:
+    finite = values[np.isfinite(values)]
+    return float(finite[-1]) if finite.size else None
+
+
+# -- parsing ---------------------------------------------------------------------------------
+
+def _number(value: object) -> float:
+    """A finite float, nan for None; ValueError for anything else (the line is corrupt)."""
+    if value is None:
+        return math.nan
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"not a number: {value!r}")
+    return float(value)
+
+
+class _Builder:
+    """Collects one run's records while a file is read."""
+
+    def __init__(self, path: Path, index: int, header: dict | None, mtime: float) -> None:
+        self.path, self.index, self.header, self.mtime = path, index, header, mtime
+        self.rows: list[tuple[float, float, float, float, float]] = []
+        self.val: list[tuple[int, float]] = []
+        self.samples: list[tuple[int, str]] = []
+        self.skipped = 0
+
+    @property
+    def empty(self) -> bool:
+        return self.header is None and not self.rows and not self.val and not self.samples
+
+    def add(self, record: dict) -> None:
+        kind = record.get("kind", "iter" if "iteration" in record else None)
+        if kind == "iter":
+            it = record["iteration"]
+            if isinstance(it, bool) or not isinstance(it, int) or it < 0:
+                raise ValueError("bad iteration")
+            smooth = _number(record.get("bits_per_char"))
+            raw = _number(record.get("loss_bits"))
+            if "loss_bits" not in record:  # a legacy record: T from its smoothed loss
+                loss, sl = _number(record.get("loss")), _number(record.get("smooth_loss"))
+                raw = loss / sl * smooth if sl > 0 else math.nan
+            self.rows.append((float(it), _number(record.get("chars_seen")),
+                              _number(record.get("wall_time")), raw, smooth))
+        elif kind == "val":
+            it, b = record["iteration"], _number(record["val_bits"])
+            if isinstance(it, bool) or not isinstance(it, int):
+                raise ValueError("bad iteration")
+            self.val.append((it, b))
+        elif kind == "sample":
+            it, text = record["iteration"], record["text"]
+            if not isinstance(it, int) or not isinstance(text, str):
+                raise ValueError("bad sample")
+            self.samples.append((it, text))
+        # another kind: a newer version's record, neither ours nor corrupt
+
+    def build(self) -> Run:
+        h = self.header or {}
+        cols = np.array(self.rows, dtype=float).reshape(-1, 5).T
+        run = _text(h.get("run"))
+        if run is None and (m := RUN_ID.match(self.path.name)) and self.index == 0:
+            run = m.group(0)
+        started = h.get("started_unix")
+        started = float(started) if isinstance(started, (int, float)) and not isinstance(
+            started, bool) else _time_of(run)
+        corpus = _text(h.get("corpus"))
+        if corpus is None and self.header is None and run is not None:
+            corpus = self.path.name[len(run) + 1:].removesuffix(".jsonl") or None
+        config = h.get("config") if isinstance(h.get("config"), dict) else {}
+        model = h.get("model") if isinstance(h.get("model"), dict) else {}
+        return Run(self.path, self.index, run, started, corpus, _text(h.get("fingerprint")),
+                   dict(config), dict(model), _text(h.get("checkpoints")),
+                   Points(*(c.copy() for c in cols)), tuple(self.val), tuple(self.samples),
+                   self.skipped, self.header is None, self.mtime)
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _time_of(run: str | None) -> float | None:
+    """A run id starts with its local start time, YYYYMMDD-HHMMSS."""
+    if run is None:
+        return None
+    try:
+        return time.mktime(time.strptime(run[:15], "%Y%m%d-%H%M%S"))
+    except (ValueError, OverflowError):
+        return None
+
+
+def _lines(f):
+    """The file's lines, each cut at MAX_LINE + 1 bytes (so one huge line never sits in
+    memory whole; the cut line fails the length check and is counted as corrupt)."""
+    while True:
+        raw = f.readline(MAX_LINE + 1)
+        if not raw:
+            return
+        if len(raw) > MAX_LINE and not raw.endswith(b"\n"):
+            while True:  # skip the rest of the over-long line
+                rest = f.readline(MAX_LINE + 1)
+                if not rest or rest.endswith(b"\n"):
+                    break
+        yield raw
+
+
+def parse_log(path: str | os.PathLike[str]) -> list[Run]:
+    """Every run in one log file; raises OSError only if the file cannot be read at all."""
+    p = Path(path)
+    try:
+        f = open_regular(p, MAX_LOG_BYTES, "run log")
+    except FileRefused as exc:  # a FIFO or a device named as a log is never read
+        raise OSError(str(exc)) from None
+    with f:
+        mtime = os.fstat(f.fileno()).st_mtime
+        builders = [_Builder(p, 0, None, mtime)]
+        for raw in _lines(f):
+            if not raw.strip():
+                continue
+            current = builders[-1]
+            try:
+                if len(raw) > MAX_LINE:
+                    raise ValueError("line too long")
+                record = json.loads(raw)
+                if not isinstance(record, dict):
+                    raise ValueError("not an object")
+                if record.get("kind") == "run":
+                    if current.empty:
+                        builders[-1] = _Builder(p, current.index, record, mtime)
+                    else:
+                        builders.append(_Builder(p, current.index + 1, record, mtime))
+                    continue
+                current.add(record)
+            except (ValueError, KeyError, TypeError, RecursionError):
+                current.skipped += 1
+    return [b.build() for b in builders if not b.empty or b.skipped]
+
+
+class LogCache:
+    """Parsed logs by path, reused while a file's size and modification time stay the same."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[int, int, list[Run]]] = {}
+        self.parsed = 0  # files actually read (for tests)
+
+    def load(self, path: str | os.PathLike[str]) -> list[Run]:
+        st = os.stat(path)
+        key = str(Path(path).absolute())
+        hit = self._entries.get(key)
+        if hit is not None and hit[:2] == (st.st_size, st.st_mtime_ns):
+            return hit[2]
+        runs = parse_log(path)
+        self.parsed += 1
+        self._entries[key] = (st.st_size, st.st_mtime_ns, runs)
+        return runs
+
+
+def discover(folder: str | os.PathLike[str]) -> list[Path]:
+    """The `.jsonl` files directly in `folder` (none if it does not exist)."""
+    try:
+        return sorted(p for p in Path(folder).iterdir() if p.suffix == ".jsonl" and p.is_file())
+    except OSError:
+        return []
+
+
+@dataclass(frozen=True)
+class Scan:
+    """What reading a set of logs found."""
+
+    runs: tuple[Run, ...]  # newest first
+    skipped_lines: int
+    unreadable: tuple[str, ...]  # one line per file that could not be read
+    cancelled: bool = False
+
+
+def scan(paths: Sequence[str | os.PathLike[str]], cache: LogCache | None = None,
+         progress: Callable[[int, int], None] | None = None,
+         cancelled: Callable[[], bool] | None = None) -> Scan:
+    """Read every log in `paths` (through `cache`), calling `progress(done, total)` after each
+    file and stopping early once `cancelled()` is true."""
+    cache = cache if cache is not None else LogCache()
+    runs: list[Run] = []
+    unreadable: list[str] = []
+    seen: set[str] = set()
+    total = len(paths)
+    stopped = False
+    for done, path in enumerate(paths, 1):
+        if cancelled is not None and cancelled():
+            stopped = True
+            break
+        key = str(Path(path).absolute())
+        if key not in seen:
+            seen.add(key)
+            try:
+                runs.extend(cache.load(path))
+            except OSError as exc:
+                unreadable.append(f"{path}: {exc.strerror or exc}")
+        if progress is not None:
+            progress(done, total)
+    runs.sort(key=lambda r: (r.sort_time, r.index), reverse=True)
+    return Scan(tuple(runs), sum(r.skipped for r in runs), tuple(unreadable), stopped)
+
+
+# -- the runs table --------------------------------------------------------------------------
+
+def differing(runs: Iterable[Run]) -> tuple[str, ...]:
+    """The hyperparameters whose values differ between `runs`, in Config order (the model
+    column already shows cell, layers, hidden units and batch)."""
+    runs = list(runs)
+    names: list[str] = []
+    for r in runs:
+        names.extend(n for n in r.config if n not in names)
+    out = []
+    for n in names:
+        if n in MODEL_FIELDS or n in NOT_HYPERPARAMETERS:
+            continue
+        values = {repr(r.setting(n)) for r in runs if r.config}  # an old log says nothing
+        if len(values) > 1:
+            out.append(n)
+    return tuple(out)
+
+
+SHORT_NAMES = {"learning_rate": "lr", "seq_length": "seq", "val_fraction": "val frac",
+               "hidden_size": "hidden", "exact": "exact", "seed": "seed", "clip": "clip"}
+
+COLUMNS = ("started", "corpus", "model", "iterations", "chars", "wall", "bits", "val")
+HEADERS = {"started": "started", "corpus": "corpus", "model": "model", "iterations": "iters",
+           "chars": "chars", "wall": "wall", "bits": "bits/char", "val": "best val"}
+
+
+def column_value(run: Run, column: str) -> object:
+    """What a column sorts by (None: blank, sorted last)."""
+    return {"started": run.sort_time, "corpus": run.corpus, "model": run.model_text or None,
+            "iterations": run.iterations, "chars": run.chars_seen, "wall": run.wall_time,
+            "bits": run.last_bits, "val": run.best_val}.get(column, run.setting(column))
+
+
+def sort_runs(runs: Iterable[Run], column: str = "started",
+              descending: bool | None = None) -> list[Run]:
+    """Runs by a column (a COLUMNS name or a config field); blanks last either way. The
+    default direction is newest first for `started`, smallest first otherwise."""
+    if descending is None:
+        descending = column == "started"
+    runs = list(runs)
+    known = [r for r in runs if column_value(r, column) is not None]
+    blank = [r for r in runs if column_value(r, column) is None]
+    known.sort(key=lambda r: _sortable(column_value(r, column)), reverse=descending)
+    return known + blank
+
+
+def _sortable(value: object) -> tuple:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return (0, float(value), "")
+    return (1, 0.0, str(value))
+
+
+def count(value: float | None) -> str:
+    if value is None:
+        return ""
+    v = float(value)
+    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(v) >= size:
+            return f"{v / size:.1f}{unit}"
+    return f"{v:.0f}"
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None or not math.isfinite(seconds):
+        return ""
+    s = int(round(seconds))
+    if s < 60:
+        return f"{seconds:.1f}s" if seconds < 10 else f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}"
+    return f"{s // 3600}h{s % 3600 // 60:02d}"
+
+
+def setting_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def cell_text(run: Run, column: str) -> str:
+    """A table cell as text (blank where the log does not say)."""
+    if column == "started":
+        return "" if run.started is None else time.strftime("%Y-%m-%d %H:%M:%S",
+                                                             time.localtime(run.started))
+    if column == "corpus":
+        return run.corpus or ""
+    if column == "model":
+        return run.model_text
+    if column == "iterations":
+        return "" if run.iterations is None else str(run.iterations)
+    if column == "chars":
+        return count(run.chars_seen)
+    if column == "wall":
+        return duration(run.wall_time)
+    if column == "bits":
+        return "" if run.last_bits is None else f"{run.last_bits:.3f}"
+    if column == "val":
+        return "" if run.best_val is None else f"{run.best_val:.3f}"
+    return setting_text(run.setting(column))
+
+
+def header_text(column: str) -> str:
+    return HEADERS.get(column) or SHORT_NAMES.get(column, column.replace("_", " "))
+
+
+def table_columns(runs: Sequence[Run]) -> tuple[str, ...]:
+    """The runs table's columns: the fixed ones with the differing hyperparameters after the
+    model."""
+    return (*COLUMNS[:3], *differing(runs), *COLUMNS[3:])
+
+
+# -- smoothing and the overlay ---------------------------------------------------------------
+
+def ema_debiased(values: np.ndarray, weight: float) -> np.ndarray:
+    """An exponential moving average, debiased as Adam's moments are: point k is
+    sum_j w^(k-j) (1-w) y_j / (1 - w^(n_k)), over the n_k finite points so far, so the first
+    points are neither dragged toward zero nor toward the first value. Non-finite points
+    stay nan and do not count. weight 0 returns the values."""
+    values = np.asarray(values, dtype=float)
+    if not 0.0 <= weight < 1.0:
+        raise ValueError(f"smoothing weight must be in [0, 1), got {weight}")
+    out = np.full(values.shape, math.nan)
+    m, n = 0.0, 0
+    for i, v in enumerate(values.tolist()):
+        if not math.isfinite(v):
+            continue
+        m = weight * m + (1.0 - weight) * v
+        n += 1
+        out[i] = m / (1.0 - weight**n)
+    return out
+
+
+@dataclass(frozen=True)
+class OverlaySeries:
+    """One run's curve on an overlay chart: x, the raw bits/char, and its smoothing."""
+
+    label: str
+    x: np.ndarray
+    raw: np.ndarray
+    smoothed: np.ndarray
+    iteration: np.ndarray = field(default_factory=lambda: np.empty(0))
+
+
+def overlay(run: Run, axis: str, weight: float, label: str | None = None) -> OverlaySeries:
+    """A logged run's curve against `axis`: the records' window losses (raw) and their
+    debiased EMA; points without that x (an old log has no chars_seen) are left out."""
+    pts = run.points
+    x = pts.x(axis)
+    keep = np.isfinite(x) & np.isfinite(pts.loss_bits)
+    raw = pts.loss_bits[keep]
+    return OverlaySeries(label or run.name, x[keep], raw, ema_debiased(raw, weight),
+                         pts.iteration[keep])
+
+
+def write_overlay_csv(path: str | os.PathLike[str], series: Sequence[OverlaySeries],
+                      axis: str) -> int:
+    """The overlaid curves as long-format CSV (one row per point); returns the rows written."""
+    rows = 0
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        out = csv.writer(f)
+        out.writerow(["run", "iteration", axis, "raw_bits_per_char", "smoothed_bits_per_char"])
+        for s in series:
+            its = s.iteration if s.iteration.size == s.x.size else np.full(s.x.size, math.nan)
+            for it, x, raw, sm in zip(its.tolist(), s.x.tolist(), s.raw.tolist(),
+                                      s.smoothed.tolist()):
+                out.writerow([s.label, "" if not math.isfinite(it) else int(it), repr(x),
+                              repr(raw), repr(sm)])
+                rows += 1
+    return rows
+
+
+__all__ = ["LogCache", "OverlaySeries", "Points", "Run", "Scan", "cell_text",
+           "differing", "discover", "ema_debiased", "overlay", "parse_log", "scan", "sort_runs",
+           "table_columns", "write_overlay_csv"]
