@@ -5,10 +5,10 @@ On opening (and on `a`) the trainer thread reads up to 4000 characters (the held
 there is one, else the start of the training text) from the current weights and stream 0's
 carried state (`engine.inspect.probe.explore`): forward passes only, between steps. Each
 character is coloured by the selected unit's state after reading it on the hidden view's
-diverging scale
-(blue -1, dark 0, red +1; an LSTM's cell state by tanh c). ←/→ or digits pick the unit, `v`
-the layer and part (h, c), PageUp/PageDown scroll. Below, per feature, the units whose
-activations correlate most with it (Pearson r); ↑/↓ pick one and Enter jumps to it.
+diverging scale (blue -1, dark 0, red +1; an LSTM's cell state by tanh c). ←/→ or digits
+pick the unit, `v` the layer and part (h, c), PageUp/PageDown scroll. Below, per feature,
+the units whose activations correlate most with it (Pearson r); ↑/↓ pick one and Enter
+jumps to it.
 """
 
 from __future__ import annotations
