@@ -6,6 +6,7 @@ import contextlib
 import os
 import re
 import threading
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +14,8 @@ from pathlib import Path
 import platformdirs
 
 APP = "charrnn-tui"
-_XDG_VARS = ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME")
+_XDG_VARS = ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME",
+             "XDG_RUNTIME_DIR")
 _env_lock = threading.Lock()
 
 
@@ -57,3 +59,11 @@ def user_paths(checkpoint_dir: str | os.PathLike[str] | None = None) -> Paths:
     checkpoints = Path(checkpoint_dir) if checkpoint_dir else data / "checkpoints"
     return Paths(data=data, checkpoints=checkpoints.absolute(), settings=config / "settings.json",
                  logs=logs)
+
+
+def runtime_dir() -> Path:
+    """Where live runs keep their sockets: the user's runtime folder (XDG_RUNTIME_DIR, else
+    platformdirs' fallback under /tmp, which the socket code checks is the user's own)."""
+    with _xdg_sanitised(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the /tmp fallback warns; it is checked instead
+        return Path(platformdirs.user_runtime_dir(APP, appauthor=False))

@@ -34,6 +34,13 @@ class RunRecorder:
         self.final_iteration: int | None = None
         self.final_error: str | None = None  # why the final save failed
 
+    @property
+    def run(self) -> str | None:
+        """The run id its checkpoints and log carry."""
+        if self.store is not None:
+            return self.store.run
+        return self.log.run if self.log is not None else None
+
     def begin(self, trainer: Trainer) -> None:
         """Write the log's header now, before the first step (else the first step does)."""
         if self.log is not None:

@@ -57,6 +57,13 @@ def make_app(text: str = TEXT, *, name: str = "tiny.txt", trainer: Trainer | Non
                         recorder_factory=recorder_factory, store=store)
 
 
+def attached_app(path) -> AppUnderTest:
+    """An app attached to the run listening on socket `path` (another process's)."""
+    from charrnn_tui.link.client import RemoteLink
+
+    return AppUnderTest(RemoteLink.open(path))
+
+
 def make_snapshot_app() -> AppUnderTest:
     """The paused app of the SVG snapshots: the verse, a 32-unit model, seed 7."""
     return make_app(VERSE * 3, name="lantern.txt", paused=True, **SNAPSHOT)
@@ -64,7 +71,7 @@ def make_snapshot_app() -> AppUnderTest:
 
 def shown(app: CharRNNApp) -> State | None:
     """The state of the newest snapshot (the trainer thread publishes it)."""
-    snap = app.session.monitor.latest
+    snap = app.link.latest
     return None if snap is None else snap.state
 
 

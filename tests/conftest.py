@@ -1,6 +1,10 @@
-"""Test-wide isolation: no test reads or writes the real user's data, config or log dirs."""
+"""Test-wide isolation: no test reads or writes the real user's data, config, log or socket
+dirs."""
 
 from __future__ import annotations
+
+import shutil
+import tempfile
 
 import pytest
 
@@ -13,4 +17,8 @@ def isolated_user_dirs(tmp_path_factory, monkeypatch):
     for var, sub in (("XDG_DATA_HOME", "data"), ("XDG_CONFIG_HOME", "config"),
                      ("XDG_STATE_HOME", "state"), ("XDG_CACHE_HOME", "cache")):
         monkeypatch.setenv(var, str(home / sub))
-    return home
+    # a short folder: a Unix socket's path holds ~100 bytes, and pytest's are long
+    runtime = tempfile.mkdtemp(prefix="crt-", dir="/tmp")
+    monkeypatch.setenv("XDG_RUNTIME_DIR", runtime)
+    yield home
+    shutil.rmtree(runtime, ignore_errors=True)

@@ -17,11 +17,12 @@ import pytest
 from textual.command import CommandList, CommandPalette
 from textual.widgets import Input, Static
 
-from charrnn_tui.app.app import CharRNNApp, run_app
+from charrnn_tui.app.app import CharRNNApp
 from charrnn_tui.app.commands import palette_entries
 from charrnn_tui.app.messages import SnapshotReady
 from charrnn_tui.app.widgets.loss_sparkline import bar_rows, fit
 from charrnn_tui.app.widgets.status_line import StatusLine
+from charrnn_tui.cli.main import run_app
 from charrnn_tui.link.monitor import Monitor, Sample, State
 from engine import Config, Control, LossHistory, Trainer, corpus_from_text
 
@@ -454,5 +455,5 @@ def test_run_app_returns_an_exit_code(monkeypatch):
         return None
 
     monkeypatch.setattr(CharRNNApp, "run", fake_run)
-    assert run_app(make_trainer(), iters=5) == 0
+    assert run_app(make_trainer(), iters=5, listen=False) == 0
     assert calls and calls[0].session.control.stopped

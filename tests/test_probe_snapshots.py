@@ -12,8 +12,7 @@ import math
 import numpy as np
 import pytest
 
-from charrnn_tui.app.views.influence_view import Answer
-from charrnn_tui.app.views.yourtext_view import Score
+from charrnn_tui.link.probes import InfluenceAnswer, Score
 from engine.inspect import probe
 
 from .app_factory import VERSE, make_snapshot_app, paused_at
@@ -54,7 +53,7 @@ def exploration(vocab: str) -> probe.Exploration:
     return probe.Exploration(300, 0, False, text, reading, features, ranks)
 
 
-def influence_answer(vocab: str) -> Answer:
+def influence_answer(vocab: str) -> InfluenceAnswer:
     text = "the lantern low,\nthe ferryman is"
     ixes = np.array([vocab.index(c) for c in text])
     t = len(text) - 2
@@ -65,7 +64,7 @@ def influence_answer(vocab: str) -> Answer:
     grads[:, 0] = norms
     inf = probe.Influence(t, int(ixes[t + 1]), math.log(0.25), grads, np.zeros((t + 1, 4)))
     window = probe.Window(299, ixes[:-1], ixes[1:], np.zeros(32), "the last window")
-    return Answer(window, inf)
+    return InfluenceAnswer(window, inf)
 
 
 def score(vocab: str) -> Score:

@@ -11,7 +11,8 @@ from charrnn_tui.app.actions import PALETTE
 from charrnn_tui.app.commands import palette_entries
 from charrnn_tui.app.views.influence_view import InfluenceView
 from charrnn_tui.app.views.neurons_view import NeuronsView, wrap
-from charrnn_tui.app.views.yourtext_view import Continuation, Score, YourTextView
+from charrnn_tui.app.views.yourtext_view import YourTextView
+from charrnn_tui.link.probes import Continuation, Score
 from engine.inspect import probe
 
 from .app_factory import make_app, paused_at

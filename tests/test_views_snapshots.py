@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import pytest
 
-from charrnn_tui.app.messages import GradCheckDone
 from charrnn_tui.link.monitor import SERIES, WINDOW
 from engine import GradCheckResult
+from engine.inspect.gradcheck import TrainerCheck
 
 from .app_factory import make_snapshot_app, paused_at
 from .helpers import until
@@ -37,8 +37,8 @@ def test_view(snap_compare, key):
         await pilot.press(key)
         if key == "g":
             await until(lambda: app.screen.results)
-            app.screen.show_results(GradCheckDone(app.trainer.n, "the window of iteration 299",
-                                                  STABLE_RESULTS))
+            app.screen.show_results(TrainerCheck(app.trainer.n, "the window of iteration 299",
+                                                 STABLE_RESULTS))
         monitor = app.session.monitor
 
         def drawn() -> bool:  # the snapshot carrying what the view needs is on screen

@@ -31,6 +31,7 @@ from .views.view_screen import ViewScreen
 from .views.yourtext_view import YourTextView
 
 Availability = Callable[[State], bool | None]  # True: on; None: shown dimmed; False: hidden
+ANY, IN_APP, ATTACHED = "any", "in-app", "attached"  # which runs a key is for (Action.runs)
 
 LR_KEYS = Binding.Group("lr", compact=True)  # one footer entry per pair of keys
 TEMPERATURE_KEYS = Binding.Group("temp", compact=True)
@@ -71,6 +72,7 @@ class Action:
     help: str = ""  # palette help, after the key names
     available: Availability = always
     view: type[ViewScreen] | None = None  # the full-screen view this key opens
+    runs: str = ANY  # IN_APP: only for a run in this app; ATTACHED: only for an attached one
     group: Binding.Group | None = None
     key_display: str | None = None
     show: bool = True
@@ -97,6 +99,10 @@ class Action:
     def palette_help(self) -> str:
         return f"{self.key_names}: {self.help}" if self.help else self.key_names
 
+    def offered(self, attached: bool) -> bool:
+        """Whether the key is for this kind of run (this app's own, or an attached one)."""
+        return self.runs == ANY or (self.runs == ATTACHED) == attached
+
     def binding(self) -> Binding:
         return Binding(self.keys, self.action, self.label, key_display=self.key_display,
                        id=self.id, group=self.group, show=self.show, priority=self.priority)
@@ -106,7 +112,7 @@ def view(screen: type[ViewScreen], key: str, label: str, title: str, help: str,
          available: Availability = always) -> Action:
     """The row of a full-screen view: its key opens it, and closes it again."""
     return Action(f"view-{screen.NAME}", key, f"view('{screen.NAME}')", label, title, help,
-                  available, screen, VIEW_KEYS)
+                  available, screen, group=VIEW_KEYS)
 
 
 ACTIONS: tuple[Action, ...] = (
@@ -120,7 +126,8 @@ ACTIONS: tuple[Action, ...] = (
            available=while_steppable),
     Action("reset-hidden", "r", "reset_hidden", "Reset h", "Reset hidden state",
            "the next window starts from h = 0"),
-    Action("reinit", "R", "reinit", "Re-init", "Re-initialise the model", "asks first"),
+    Action("reinit", "R", "reinit", "Re-init", "Re-initialise the model", "asks first",
+           runs=IN_APP),
     Action("lr-up", "plus", "scale_lr(2.0)", "lr×2", "Learning rate ×2", key_display="+",
            group=LR_KEYS),
     Action("lr-down", "minus", "scale_lr(0.5)", "lr÷2", "Learning rate ÷2", key_display="-",
@@ -136,7 +143,7 @@ ACTIONS: tuple[Action, ...] = (
     # in front of its view, g checks again (escape closes it)
     Action("view-gradcheck", "g", "gradient_check", "Grad check", "Gradient check",
            "numerical vs analytic gradients (while paused)", while_paused, GradCheckView,
-           VIEW_KEYS),
+           group=VIEW_KEYS),
     view(StepThroughView, "w", "Step-through", "Step-through view",
          "one window per timestep; n steps (while paused)", while_paused),
     view(LossChartView, "l", "Loss chart", "Loss chart",
@@ -151,8 +158,15 @@ ACTIONS: tuple[Action, ...] = (
          "continue a prime, or score a text by surprisal"),
     Action("save", "ctrl+s", "save", "Save", "Save a checkpoint now"),
     Action("resume-picker", "o", "resume_picker", "Resume…", "Resume from a checkpoint",
-           "pick from this corpus's checkpoints"),
-    Action("quit", "q", "quit", "Quit"),
+           "pick from this corpus's checkpoints", runs=IN_APP),
+    Action("hand-over", "D", "hand_over", "Detach run", "Detach the run from this app",
+           "it trains on in a process of its own and this app attaches to it (asks first)",
+           runs=IN_APP, show=False),  # the footer is full at 120 columns: q must stay
+    Action("end-run", "E", "end_run", "End run", "End the run",
+           "it saves its final checkpoint and stops for good (asks first)", runs=ATTACHED),
+    Action("quit", "q", "quit", "Quit", runs=IN_APP),
+    Action("detach", "q", "detach", "Detach", "Detach from the run",
+           "it trains on; attach again any time", runs=ATTACHED),
     Action("quit-now", "ctrl+c", "quit", "Quit", show=False, priority=True),
     Action("leave-input", "escape", "leave_input", "Leave input", show=False),
 )
@@ -167,12 +181,15 @@ for _row in ACTIONS:
 
 
 def availability(action: str, parameters: tuple[object, ...], state: State,
-                 in_front: ViewScreen | None) -> bool | None:
+                 in_front: ViewScreen | None, attached: bool = False) -> bool | None:
     """What `check_action` answers for the app's `action(parameters)` in `state`, with the
-    view `in_front` (None: the main screen or a dialog is in front)."""
+    view `in_front` (None: the main screen or a dialog is in front), for a run in this app or
+    an `attached` one."""
     row = BY_CALL.get((action, tuple(parameters)))
     if row is None:
         return True
+    if not row.offered(attached):
+        return False
     if row.toggles_view and isinstance(in_front, row.view):
         return True  # closing an open view needs nothing
     return row.available(state)

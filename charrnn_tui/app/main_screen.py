@@ -1,9 +1,10 @@
 """The main screen: four panes over a status line and the key footer.
 
 It owns the panes, draws each snapshot the app hands it (the big panes less often than the
-status line, see `draw`), writes the run's events into the samples pane and validates edits
-from the Controls pane (and the lr / temperature keys) against the whole Config before the
-app queues them for the trainer.
+status line, see `draw`), writes the run's events into the samples pane, and checks edits from
+the Controls pane (and the lr / temperature keys) against the whole Config before the app
+sends them to the run, which checks them again against its corpus and machine; a refusal
+comes back to the pane with its reason.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from engine import Config, ConfigError, CorpusError, check_fits
+from engine import Config, ConfigError
 
 from ..link.monitor import Snapshot, State
+from ..link.protocol import SettingsDone
 from .widgets.controls_pane import FIELDS, ControlsPane
 from .widgets.loss_pane import LossPane
 from .widgets.optimizer_pane import MAX_ROWS, OptimizerPane
@@ -59,11 +61,10 @@ class MainScreen(Screen):
         yield Footer(id="footer", compact=True)
 
     def on_mount(self) -> None:
-        tr = self.app.trainer
-        c = tr.corpus
+        info = self.app.link.info
         self.samples.note(
-            f"{c.name}: {len(c)} chars, vocab {c.vocab_size}; {tr.config.describe_model()}, "
-            f"seed {tr.config.seed}")
+            f"{info.corpus_name}: {info.corpus_chars} chars, vocab {len(info.vocab)}; "
+            f"{info.config.describe_model()}, seed {info.config.seed}")
 
     # -- drawing ---------------------------------------------------------------------------
 
@@ -75,10 +76,12 @@ class MainScreen(Screen):
             self.loss.show(snap)
             self._fit_optimizer_rows(len(snap.stats.param_names))
             self.optimizer.show(snap)
+            if self.controls.config != self.app.config:  # another client's edit, say
+                self.controls.set_config(self.app.config)
         now = time.monotonic()
         if everything or now - self._samples_drawn >= SAMPLES_SECONDS:
             self._samples_drawn = now
-            self.samples.add(snap.samples)
+            self.samples.add(snap.samples, snap.story)
 
     def _fit_optimizer_rows(self, params: int) -> None:
         """A network's optimizer table has more rows than min-char-rnn's five, for which
@@ -113,17 +116,23 @@ class MainScreen(Screen):
         self.apply_setting(event.field, event.value)
 
     def apply_setting(self, field: str, value: int | float) -> bool:
-        """Validate one change against the whole Config; have the app apply it between steps,
-        or say why not in the Controls pane. Returns whether it was applied."""
+        """Check one change against the whole Config and send it to the run (which applies it
+        between steps, or answers why not), or say at once why not in the Controls pane.
+        Returns whether it was sent."""
         app, pane = self.app, self.controls
         label = next(lab for lab, f, _ in FIELDS if f == field)
         try:
             config = app.config.with_changes(**{field: value})
-            check_fits(app.trainer.corpus, config)
-        except (ConfigError, CorpusError) as exc:
+        except ConfigError as exc:
             pane.report(False, str(exc), field)
             return False
-        app.set_config(config)
+        app.link.change_settings(config)
         pane.set_config(config)
         pane.report(True, f"{label} {value:g}: applies before the next step")
         return True
+
+    def settings_done(self, done: SettingsDone) -> None:
+        """The run refused an edit: say why, and show what is in effect."""
+        if done.error:
+            self.controls.report(False, done.error, done.field)
+            self.controls.set_config(self.app.config)

@@ -1,25 +1,26 @@
-"""The messages the trainer thread (and other workers) post: small `@dataclass` messages.
+"""The messages the app's workers post: small `@dataclass` messages.
 
 `SnapshotReady` coalesces (a newer one replaces a queued one), so a busy UI skips frames
-instead of falling behind; the others are posted once per event.
+instead of falling behind; `LinkEvent` carries everything else the run says (link/protocol.py);
+the others are posted once per event.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from textual.message import Message
 from textual.message_pump import MessagePump
 
-from engine import GradCheckResult, Trainer
+from charrnn_tui.link.probes import Query
+from charrnn_tui.link.protocol import Event
 from engine.store.runs import Scan
 
 
 @dataclass
 class SnapshotReady(Message):
-    """A new `Monitor.latest`. `urgent`: it shows a command's effect or a change of state, so
+    """A new `link.latest`. `urgent`: it shows a command's effect or a change of state, so
     every pane is drawn."""
 
     urgent: bool
@@ -31,55 +32,28 @@ class SnapshotReady(Message):
 
 
 @dataclass
-class Notice(Message):
-    """Something to tell the user, posted from any thread (a failed command, a failed save)."""
+class LinkEvent(Message):
+    """An event from the run (a notice, an answer to a command, the run's end), and the link
+    it came through (after a swap, the old link's last words are not for the screens)."""
 
-    text: str
-    title: str = ""
-    severity: str = "warning"
+    event: Event
+    source: object
 
 
 @dataclass
-class GradCheckDone(Message):
-    """The gradient check finished (`engine.check_trainer`, run in the trainer thread)."""
+class CheckAbandoned(Message):
+    """The gradient-check view closed with its check `request` still running: cancel it."""
 
-    iteration: int
-    source: str  # which window and hidden state were used
-    results: tuple[GradCheckResult, ...]
-
-
-Compute = Callable[[Trainer, Callable[[float], None]], object]  # (trainer, progress) -> result
+    request: int
 
 
 @dataclass
 class ProbeRequest(Message):
-    """A view asks for `compute(trainer, progress)` to run in the trainer thread (forward passes
-    over the current weights); the result comes back to `reply_to` as ProbeDone."""
+    """A view asks the run to compute `query` (link/probes.py) between steps; the answer comes
+    back to `reply_to` (its `sent`, `progress_of` and `done`)."""
 
     reply_to: MessagePump
-    token: int  # the view's own count, so that it can ignore a superseded answer
-    compute: Compute
-
-
-@dataclass
-class ProbeProgress(Message, bubble=False):
-    """A computation that has run for over PROGRESS_AFTER seconds: the share done so far."""
-
-    token: int
-    share: float
-
-    def can_replace(self, message: Message) -> bool:
-        return isinstance(message, ProbeProgress) and message.token == self.token
-
-
-@dataclass
-class ProbeDone(Message, bubble=False):
-    """What a ProbeRequest computed (`error`: the one-line reason it could not)."""
-
-    token: int
-    iteration: int  # the trainer's iteration when it ran
-    result: object = None
-    error: str = ""
+    query: Query
 
 
 @dataclass
@@ -111,8 +85,3 @@ class ResumeFrom(Message):
     """A screen asks the app to train from this checkpoint (the run details' list)."""
 
     path: Path
-
-
-@dataclass
-class GradCheckProgress(CountProgress):
-    """How far a running gradient check is (entries done of all)."""

@@ -18,7 +18,6 @@ from engine import (
     EXACT_WARMUP,
     Config,
     ConfigError,
-    Control,
     Corpus,
     CorpusError,
     Outcome,
@@ -46,9 +45,12 @@ from engine.store.checkpoint import (
     new_run_id,
 )
 from engine.store.files import describe_os_error
-from engine.store.runlog import KEEP_LOGS, MetricsLog, prune_logs
+from engine.store.runlog import KEEP_LOGS, RUN_ID, MetricsLog, prune_logs
 
 from .. import __version__
+from ..link.handover import HandOver
+from ..link.local import Session
+from ..link.server import ListenError, RunServer, listen
 from ..paths import Paths, user_paths
 from ..run_files import RunRecorder
 from ..settings import LIMITS, Settings, load_settings
@@ -75,6 +77,9 @@ FIXED_BY_CHECKPOINT = {dest: "--" + dest for dest, field in FLAG_FIELDS.items()
                        if field in MODEL_FIELDS}
 
 
+TICK_SECONDS = 0.25  # a headless run publishes snapshots for its clients this often (as the app)
+
+
 class UsageError(Exception):
     """Bad input found after parsing; one line for the user, exit status 2."""
 
@@ -89,7 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
                f"prints a sample from a saved model; '{PROG} score CHECKPOINT FILE' its bits/char "
                f"on a text; '{PROG} neurons CHECKPOINT [CORPUS]' which units track text "
                f"features; '{PROG} runs [CORPUS]' lists the runs; "
-               f"'{PROG} serve [CORPUS]' serves the app to a browser. Ctrl+C, SIGTERM and "
+               f"'{PROG} serve [CORPUS]' serves the app to a browser; '{PROG} attach [RUN]' "
+               f"joins a live run from another terminal. Ctrl+C, SIGTERM and "
                f"SIGHUP end a run at the next step and save it. {Exit.describe()}",
     )
     p.add_argument("corpus", nargs="?", metavar="CORPUS",
@@ -169,6 +175,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="append run metrics as JSON lines to FILE (default: the log dir)")
     files.add_argument("--paths", action="store_true",
                        help="print the directories in use and exit")
+    files.add_argument("--no-listen", action="store_true",
+                       help="do not listen for clients: no other terminal or browser can "
+                            f"attach to this run ('{PROG} attach'); by default every run "
+                            "listens on a socket only its user can open")
+    files.add_argument("--run-id", default=None, help=argparse.SUPPRESS)  # the hand-over's
     p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     return p
 
@@ -218,6 +229,10 @@ def main(argv: list[str] | None = None) -> int:
         from .serve import serve_main
 
         return serve_main(argv[1:])
+    if argv[:1] == ["attach"]:
+        from .attach import attach_main
+
+        return attach_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     refuse_empty_paths(parser, ("CORPUS", args.corpus), ("--resume", args.resume, " or 'latest'"),
@@ -249,8 +264,8 @@ def main(argv: list[str] | None = None) -> int:
         return Exit.OK
     if args.headless:
         return headless(trainer, args.iters, args.print_every, recorder,
-                        announce_seed=args.seed is None and args.resume is None)
-    from ..app.app import run_app
+                        announce_seed=args.seed is None and args.resume is None,
+                        listen=not args.no_listen)
 
     def recorder_for(new: Trainer) -> RunRecorder | None:
         try:
@@ -259,11 +274,53 @@ def main(argv: list[str] | None = None) -> int:
             say(f"{PROG}: the new model is not saved: {exc}")
             return None
 
+    hand_over = None
+    if args.corpus is not None:  # a run on the bundled corpus is handed over by name
+        hand_over = HandOver(os.path.abspath(args.corpus), run_options(args), paths.logs)
     with terminal:
         code = run_app(trainer, iters=args.iters, recorder=recorder, recorder_factory=recorder_for,
                        store=recorder.store or CheckpointStore(
-                           paths.checkpoint_dir_for(corpus.name, corpus.fingerprint)))
+                           paths.checkpoint_dir_for(corpus.name, corpus.fingerprint)),
+                       listen=not args.no_listen, hand_over=hand_over)
     return report_final_save(recorder, code)
+
+
+def run_app(trainer: Trainer, *, listen: bool, **options) -> int:
+    """Run the app in this terminal until the user quits; returns the exit status.
+
+    When it returns the trainer thread has ended (the event loop joins it), after saving the
+    final checkpoint through the recorder; its socket is gone.
+    """
+    from ..app.app import CharRNNApp
+
+    app = CharRNNApp(trainer, handle_signals=True, listen=listen_on if listen else None,
+                     **options)
+    try:
+        result = app.run()
+    finally:
+        app.link.close()
+        app.stop_listening("the app ended")
+    if result is not None:
+        return result
+    return app.return_code or Exit.OK
+
+
+def listen_on(session: Session) -> RunServer:
+    """A socket server for `session` in the user's socket folder (raises ListenError)."""
+    return listen(session)
+
+
+def run_options(args: argparse.Namespace) -> tuple[str, ...]:
+    """The options of this run that its hand-over process repeats (the checkpoint carries
+    the model and the settings)."""
+    options: list[str] = ["--print-every", str(args.print_every)]
+    for flag, value in (("--checkpoint-dir", args.checkpoint_dir),
+                        ("--save-every", args.save_every), ("--keep", args.keep),
+                        ("--log", args.log)):
+        if value is not None:
+            options += [flag, os.path.abspath(value) if flag in ("--checkpoint-dir", "--log")
+                        else str(value)]
+    return tuple(options)
 
 
 def load_with_progress(path: str | os.PathLike[str]) -> Corpus:
@@ -370,7 +427,9 @@ def make_recorder(args: argparse.Namespace, trainer: Trainer, paths: Paths,
         raise UsageError(f"--keep must be between {low} and {high}, got {keep}")
     save_every = settings.save_every if args.save_every is None else args.save_every
     corpus = trainer.corpus
-    run = new_run_id()
+    run = args.run_id or new_run_id()
+    if not RUN_ID.fullmatch(run):
+        raise UsageError(f"--run-id must look like {new_run_id()}, got {run!r}")
     store = None
     if not args.no_save:
         store = CheckpointStore(paths.checkpoint_dir_for(corpus.name, corpus.fingerprint),
@@ -431,17 +490,29 @@ def sample_main(argv: list[str]) -> int:
 
 
 def headless(trainer: Trainer, iters: int | None, print_every: int,
-             recorder: RunRecorder | None = None, announce_seed: bool = False) -> int:
+             recorder: RunRecorder | None = None, announce_seed: bool = False,
+             listen: bool = False) -> int:
     """Print what the original script prints: samples between ---- lines, then iter lines.
 
     Every way the run can end saves the final checkpoint: the iteration budget, Ctrl+C,
     SIGTERM and SIGHUP (each stops at the next step boundary, so the checkpoint is
-    consistent), and standard output failing (a closed pipe ends the run quietly; a full disk
-    is an error). A second Ctrl+C interrupts at once.
+    consistent), standard output failing (a closed pipe ends the run quietly; a full disk
+    is an error) and a client ending it. A second Ctrl+C interrupts at once. With `listen`,
+    clients can attach (`charrnn-tui attach`) to watch and steer it; they change nothing in
+    what is printed but what they ask for (a pause, a new learning rate).
     """
-    control = Control()
+    echo = recorder.report if recorder is not None else None
+    session = Session.start(trainer, iters, False, recorder, in_app=False, echo=echo,
+                            output=_stdout_file())
+    control, monitor = session.control, session.monitor
     out = Output(sys.stdout, on_failure=control.stop)
     write = out.write
+    server = None
+    if listen:
+        try:
+            server = listen_on(session)
+        except ListenError as exc:
+            say(f"{PROG}: not listening for clients: {exc}")
 
     def on_step(r) -> None:
         if r.sample is not None:
@@ -452,6 +523,8 @@ def headless(trainer: Trainer, iters: int | None, print_every: int,
             write("val %d, bits/char: %.4f\n" % (r.iteration, r.val_bits))
         if recorder is not None:
             recorder.after_step(trainer, r)
+        if server is not None:
+            monitor.on_step(r)
 
     def on_diverged(_trainer, exc) -> None:
         out.flush()
@@ -467,7 +540,9 @@ def headless(trainer: Trainer, iters: int | None, print_every: int,
     previous = {sig: signal.signal(sig, on_signal) for sig in ENDING_SIGNALS}
     outcome = Outcome.STOPPED
     try:
-        outcome = run(trainer, control, iters=iters, on_step=on_step, on_diverged=on_diverged)
+        outcome = run(trainer, control, iters=iters, on_step=on_step, on_diverged=on_diverged,
+                      on_tick=None if server is None else monitor.publish,
+                      tick_seconds=TICK_SECONDS)
     except KeyboardInterrupt:
         pass
     finally:
@@ -476,6 +551,9 @@ def headless(trainer: Trainer, iters: int | None, print_every: int,
         out.flush()
         if recorder is not None:
             recorder.finish(trainer)
+        if server is not None:
+            monitor.finish(outcome)
+            server.close(f"the run {outcome.value} at iteration {trainer.n}")
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     code = Exit.DIVERGED if outcome is Outcome.DIVERGED else Exit.OK
@@ -483,3 +561,12 @@ def headless(trainer: Trainer, iters: int | None, print_every: int,
         say(f"{PROG}: error: {out.error}; stopped at iteration {trainer.n}")
         code = Exit.ERROR
     return report_final_save(recorder, code)
+
+
+def _stdout_file() -> str:
+    """Where standard output goes when it is a regular file (a hand-over's trace), else ""."""
+    try:
+        path = os.readlink("/proc/self/fd/1")
+    except OSError:
+        return ""
+    return path if path.startswith("/") and os.path.isfile(path) else ""

@@ -1,19 +1,24 @@
 """`charrnn-tui serve [OPTIONS] [CORPUS]`: the app in a browser, through textual-serve.
 
-textual-serve (the optional `[serve]` extra) runs one app process per browser connection, so
-each tab trains a session of its own, with its own run log and checkpoints. The options after
-`--host` / `--port` are the app's own, checked here so that bad input is one line in the
-terminal instead of a dead page.
+textual-serve (the optional `[serve]` extra) runs one app process per browser connection. With
+`--attach RUN` each of them attaches to that live run, so every tab watches and steers the same
+run; otherwise each tab trains a session of its own, with its own run log and checkpoints. The
+options after `--host` / `--port` are the app's own, checked here so that bad input is one line
+in the terminal instead of a dead page.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
+from pathlib import Path
 
+from ..link.client import AttachError
 from .arguments import Parser
 from .exit_status import Exit
+from .main import UsageError
 from .output import PROG, say
 
 INSTALL_HINT = 'pip install -e ".[serve]" (or pip install textual-serve)'
@@ -27,12 +32,26 @@ def build_serve_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="localhost",
                    help="address to listen on (default localhost: this machine only)")
     p.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    p.add_argument("--attach", metavar="RUN", default=None,
+                   help="every tab attaches to this live run (a run id, a unique prefix of "
+                        "one, or a socket's path) instead of training its own")
     return p
 
 
 def app_command(app_args: list[str]) -> str:
     """The shell command textual-serve runs for each connection."""
     return shlex.join([sys.executable, "-m", "charrnn_tui", *app_args])
+
+
+def live_socket(run: str) -> Path:
+    """The socket of RUN, checked to answer now (a tab attaches to it later)."""
+    from ..link.client import connect
+    from .attach import choose
+
+    path = choose(run)
+    sock, _ = connect(path, peek=True)
+    sock.close()
+    return path
 
 
 def serve_main(argv: list[str]) -> int:
@@ -43,20 +62,32 @@ def serve_main(argv: list[str]) -> int:
     if not args.host.strip():
         say(f"{PROG} serve: error: --host is an empty string")
         return Exit.USAGE
-    from .main import build_parser
+    if args.attach is not None:
+        if app_args:
+            say(f"{PROG} serve: error: --attach joins a run that has its options already; "
+                f"drop {' '.join(app_args)}")
+            return Exit.USAGE
+        try:
+            app_args = ["attach", os.fspath(live_socket(args.attach))]
+        except (AttachError, UsageError) as exc:
+            say(f"{PROG} serve: error: {exc}")
+            return Exit.USAGE
+    else:
+        from .main import build_parser
 
-    parsed = build_parser().parse_args(app_args)  # bad app options: one line, exit 2
-    if parsed.headless or parsed.paths:
-        say(f"{PROG} serve: error: --headless and --paths make no sense in a browser")
-        return Exit.USAGE
+        parsed = build_parser().parse_args(app_args)  # bad app options: one line, exit 2
+        if parsed.headless or parsed.paths:
+            say(f"{PROG} serve: error: --headless and --paths make no sense in a browser")
+            return Exit.USAGE
     try:
         from textual_serve.server import Server
     except ImportError:
         say(f"{PROG} serve: error: textual-serve is not installed; install it with "
             f"{INSTALL_HINT}")
         return Exit.USAGE
-    say(f"{PROG}: serving on http://{args.host}:{args.port} (Ctrl+C stops; each browser tab "
-        "trains its own session)")
+    say(f"{PROG}: serving on http://{args.host}:{args.port} (Ctrl+C stops; "
+        + ("every browser tab attaches to that run)" if args.attach is not None else
+           "each browser tab trains its own session)"))
     server = Server(app_command(app_args), host=args.host, port=args.port, title=PROG)
     try:
         server.serve()

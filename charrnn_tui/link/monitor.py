@@ -42,7 +42,9 @@ ACTIVITY_SECONDS = 0.25  # a long computation inside a step is reported at most 
 # what an open view asks the snapshot to carry (Monitor.views)
 WINDOW = "window"  # the last training window (WindowView) and the carried hidden state
 SERIES = "series"  # wall time per history point and the validation history
+NEEDS = frozenset({WINDOW, SERIES})
 MAX_VAL_POINTS = 512
+STORY_NOTES = 32  # a run's latest notes kept for clients that join later
 
 
 class State(StrEnum):
@@ -64,6 +66,7 @@ class Sample:
     on_demand: bool  # `s` (own RNG stream) rather than the periodic sample
     temperature: float
     greedy: bool
+    note: bool = False  # not a sample: an event of the run (a reset, a divergence), one line
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,10 @@ class Snapshot:
     samples: tuple[Sample, ...]  # the most recent ones, oldest first
     saved_at: int | None  # iteration of the last checkpoint written
     saved_path: str  # and where it went
+    settings: int = 0  # how many times the settings changed (a client's edit shows from here)
+    # earlier entries, for a client that joins later: the run's first sample, then one per
+    # doubling of the iteration (how it learned), and its latest notes; oldest first
+    story: tuple[Sample, ...] = ()
     # only while a view that needs them is open (Monitor.views), else empty
     window: WindowView | None = None  # the last training window, read-only copies
     hidden: np.ndarray | None = None  # read-only copy of the carried hidden state (hprev)
@@ -125,6 +132,9 @@ class Monitor:
         # per character, so that a live seq_length edit does not make the curve jump
         self._per_char = trainer.smooth_loss / trainer.config.seq_length
         self._samples: deque[Sample] = deque(maxlen=samples)
+        self._story: list[Sample] = []  # one per doubling of the iteration: ~log2(n) of them
+        self._story_next = 0  # the iteration from which the next one is kept
+        self._notes: deque[Sample] = deque(maxlen=STORY_NOTES)
         self._serial = 0
         self._version = 0
         self._ticks: deque[Tick] = deque(maxlen=256)
@@ -136,6 +146,7 @@ class Monitor:
         self._urgent = False  # the next frame follows a command or an event: draw it all
         self._saved_at: int | None = None
         self._saved_path = ""
+        self.settings = 0  # Snapshot.settings
         self._activity = ""  # what a long computation inside a step is doing, for the status line
         self._activity_shown = self._activity_started = -math.inf
         trainer.progress = self.on_progress
@@ -202,6 +213,19 @@ class Monitor:
         self._add_sample(trainer.n, trainer.sample(), True, cfg.temperature, cfg.greedy)
         self._urgent = True
 
+    def note(self, text: str) -> None:
+        """An event of the run, shown in every client's samples pane as a rule line."""
+        self._serial += 1
+        note = Sample(self._serial, self.trainer.n, text, False, 0.0, False, note=True)
+        self._samples.append(note)
+        self._notes.append(note)
+        self._urgent = True
+
+    def settings_changed(self) -> None:
+        """The trainer's settings changed (between steps): the next snapshot says so."""
+        self.settings += 1
+        self._urgent = True
+
     def note_saved(self, path: Path) -> None:
         """A checkpoint of the current iteration was written (called from the recorder)."""
         self._saved_at = self.trainer.n
@@ -222,8 +246,11 @@ class Monitor:
     def _add_sample(self, iteration: int, text: str, on_demand: bool, temperature: float,
                     greedy: bool) -> None:
         self._serial += 1
-        self._samples.append(Sample(self._serial, iteration, text, on_demand, temperature,
-                                    greedy))
+        sample = Sample(self._serial, iteration, text, on_demand, temperature, greedy)
+        self._samples.append(sample)
+        if not on_demand and iteration >= self._story_next:
+            self._story.append(sample)
+            self._story_next = max(2 * iteration, iteration + 1)
 
     def _state(self, n: int) -> State:
         if self._ended is not None:
@@ -267,6 +294,8 @@ class Monitor:
             loss_history=self._history.snapshot(), history_stride=self._history.stride,
             loss_trend=loss_trend, mem_trend=mem_trend, rate=self._measure_rate(state, n, now),
             samples=tuple(self._samples), saved_at=self._saved_at, saved_path=self._saved_path,
+            settings=self.settings,
+            story=tuple(sorted((*self._story, *self._notes), key=lambda e: e.serial)),
             **extra,
         )
 

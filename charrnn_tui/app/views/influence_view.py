@@ -15,7 +15,6 @@ the neuron explorer's passage ending at a position. ←/→ move the position.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 from rich.segment import Segment
 from rich.style import Style
@@ -23,9 +22,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 
 from charrnn_tui.link.monitor import Snapshot
+from charrnn_tui.link.probes import InfluenceAnswer, InfluenceAt, PassageInfluence
+from charrnn_tui.link.protocol import ProbeDone
 from engine.inspect import probe
 
-from ..messages import ProbeDone
 from ..widgets.segment_rows import SegmentRows, cells, heat, printable
 from ..widgets.text_lines import TextLines, line
 from .neurons_view import DEFAULT_WIDTH, wrap
@@ -34,34 +34,6 @@ from .probe_view import ProbeView
 TOP = 8  # the most influential inputs listed
 PASSAGE_START = probe.INFLUENCE_SPAN - 1  # the passage position first shown
 TARGET = Style(bold=True, underline=True)  # the predicted character, after ▶
-
-
-@dataclass(frozen=True)
-class Answer:
-    window: probe.Window
-    influence: probe.Influence
-
-
-def influence_at(window: probe.Window | None, position: int):
-    """The computation for the trainer thread: influence at `position` of `window` (None: the
-    trainer's last window, at its last position) with the current weights."""
-    def compute(trainer, progress) -> Answer | None:
-        win = window if window is not None else probe.last_window(trainer)
-        if win is None:
-            return None
-        t = len(win.inputs) - 1 if position < 0 else min(position, len(win.inputs) - 1)
-        return Answer(win, probe.influence(trainer.model, win.inputs, win.targets, t, win.start))
-
-    return compute
-
-
-def passage_influence(at: int):
-    def compute(trainer, progress) -> Answer:
-        win = probe.passage_window(trainer, at)
-        return Answer(win, probe.influence(trainer.model, win.inputs, win.targets,
-                                           len(win.inputs) - 1, win.start))
-
-    return compute
 
 
 class InfluenceView(ProbeView):
@@ -79,7 +51,7 @@ class InfluenceView(ProbeView):
 
     def __init__(self, vocab: str = "", **kwargs) -> None:
         super().__init__(vocab, **kwargs)
-        self.answer: Answer | None = None
+        self.answer: InfluenceAnswer | None = None
         self.on_passage = False
         self.passage_at = PASSAGE_START
         self._status = "computing…"
@@ -96,8 +68,8 @@ class InfluenceView(ProbeView):
         self.action_again()
 
     def action_again(self) -> None:
-        self._ask(influence_at(None, -1) if not self.on_passage
-                  else passage_influence(self.passage_at))
+        self._ask(InfluenceAt(None, -1) if not self.on_passage
+                  else PassageInfluence(self.passage_at))
 
     def action_source(self) -> None:
         self.on_passage = not self.on_passage
@@ -106,32 +78,32 @@ class InfluenceView(ProbeView):
     def action_move(self, delta: int) -> None:
         if self.on_passage:
             self.passage_at = max(0, min(probe.PASSAGE - 2, self.passage_at + delta))
-            self._ask(passage_influence(self.passage_at))
+            self._ask(PassageInfluence(self.passage_at))
             return
         answer = self.answer
         if answer is None or answer.window.where != "the last window":
             return
         T = len(answer.window.inputs)
         t = (answer.influence.position + delta) % T
-        self._ask(influence_at(answer.window, t))
+        self._ask(InfluenceAt(answer.window, t))
 
-    def _ask(self, compute) -> None:
+    def _ask(self, query: InfluenceAt | PassageInfluence) -> None:
         self._status = "computing…"
         self._draw_head()
-        self.request(compute)
+        self.request(query)
 
-    def answered(self, message: ProbeDone) -> None:
-        if message.error:
-            self._status = f"could not compute: {message.error}"
-        elif message.result is None:
+    def answered(self, done: ProbeDone) -> None:
+        if done.error:
+            self._status = f"could not compute: {done.error}"
+        elif done.answer is None:
             self._status = "no window yet: train or step (n) once"
         else:
             self._status = ""
-            self.show_answer(message.result)
+            self.show_answer(done.answer)
             return
         self._draw_head()
 
-    def show_answer(self, answer: Answer) -> None:
+    def show_answer(self, answer: InfluenceAnswer) -> None:
         self.answer = answer
         self._draw_head()
         self._draw_chars()

@@ -19,9 +19,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 
 from charrnn_tui.link.monitor import Snapshot
+from charrnn_tui.link.probes import Explore
+from charrnn_tui.link.protocol import ProbeDone
 from engine.inspect import probe
 
-from ..messages import ProbeDone
 from ..widgets.segment_rows import SegmentRows, cells, diverging, printable
 from ..widgets.text_lines import TextLines, line
 from .probe_view import ProbeView
@@ -86,18 +87,18 @@ class NeuronsView(ProbeView):
     def action_again(self) -> None:
         self._status = "reading the passage…"
         self._draw_head()
-        self.request(lambda trainer, progress: probe.explore(trainer, progress))
+        self.request(Explore())
 
     def progress(self, share: float) -> None:
         self._status = f"reading the passage… {100 * share:.0f}%"
         self._draw_head()
 
-    def answered(self, message: ProbeDone) -> None:
-        if message.error:
-            self._status = f"could not read the passage: {message.error}"
+    def answered(self, done: ProbeDone) -> None:
+        if done.error:
+            self._status = f"could not read the passage: {done.error}"
             self._draw_head()
             return
-        self.show_exploration(message.result)
+        self.show_exploration(done.answer)
 
     def show_exploration(self, exploration: probe.Exploration) -> None:
         self.exploration = exploration

@@ -13,9 +13,7 @@ thread, between steps. Escape closes the view.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
-import numpy as np
 from rich.segment import Segment
 from rich.style import Style
 from textual.app import ComposeResult
@@ -23,55 +21,17 @@ from textual.binding import Binding
 from textual.widgets import TextArea
 
 from charrnn_tui.link.monitor import Snapshot
+from charrnn_tui.link.probes import MAX_TEXT, Continuation, ContinueText, Score, ScoreText
+from charrnn_tui.link.protocol import ProbeDone
 from engine.inspect import probe
-from engine.units import bits
 
-from ..messages import ProbeDone
 from ..widgets.segment_rows import SegmentRows, heat, printable
 from ..widgets.text_lines import TextLines, line
 from .neurons_view import DEFAULT_WIDTH, wrap
 from .probe_view import ProbeView
 
-MAX_TEXT = probe.PASSAGE  # characters scored or used as a prime at most
 UNKNOWN = Style(reverse=True, bold=True)
 PRIME = Style(dim=True)
-
-
-@dataclass(frozen=True)
-class Continuation:
-    prime: str
-    text: str
-    temperature: float
-    greedy: bool
-
-
-@dataclass(frozen=True)
-class Score:
-    text: str
-    unknown: tuple[int, ...]  # positions in text outside the vocabulary
-    losses: np.ndarray  # nats, one per known character after the first
-
-    @property
-    def bits_per_char(self) -> float:
-        return bits(float(self.losses.sum()) / len(self.losses))
-
-
-def continuation(prime: str):
-    def compute(trainer, progress) -> Continuation:
-        cfg = trainer.config
-        return Continuation(prime, trainer.sample(prime=prime), cfg.temperature, cfg.greedy)
-
-    return compute
-
-
-def scoring(text: str):
-    def compute(trainer, progress) -> Score:
-        known, unknown = probe.split_known(trainer.corpus.vocab, text)
-        if len(known) < 2:
-            raise ValueError("scoring needs at least two characters the model knows")
-        return Score(text, tuple(unknown), probe.surprisal(trainer.model, known))
-
-    return compute
 
 
 class YourTextView(ProbeView):
@@ -130,20 +90,20 @@ class YourTextView(ProbeView):
                                 f"{'s' if len(unknown) > 1 else ''}, marked below)")
         self._status = "continuing…"
         self._draw_head()
-        self.request(continuation(prime))
+        self.request(ContinueText(prime))
 
     def action_score_text(self) -> None:
         text = self.text[:MAX_TEXT]
         self._status = "scoring…"
         self._draw_head()
-        self.request(scoring(text))
+        self.request(ScoreText(text))
 
-    def answered(self, message: ProbeDone) -> None:
-        if message.error:
-            self._status = message.error
+    def answered(self, done: ProbeDone) -> None:
+        if done.error:
+            self._status = done.error
         else:
             self._status = ""
-            self.show_result(message.result)
+            self.show_result(done.answer)
         self._draw_head()
 
     def show_result(self, result: Continuation | Score) -> None:

@@ -78,6 +78,11 @@ class ControlsPane(Vertical):
                             select_on_focus=True)
         yield Static("", markup=False, id="controls-message")
 
+    @property
+    def config(self) -> Config:
+        """The settings the pane shows."""
+        return self._config
+
     def set_config(self, config: Config) -> None:
         """Show the values in effect (after a key press or an applied edit)."""
         self._config = config

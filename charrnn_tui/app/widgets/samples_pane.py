@@ -73,16 +73,28 @@ class SamplesPane(ScrollView, can_focus=True):
 
     # -- writing ---------------------------------------------------------------------------
 
-    def add(self, samples: tuple[Sample, ...]) -> None:
-        """Write the newest samples not written yet (older unwritten ones are skipped)."""
+    def add(self, samples: tuple[Sample, ...], story: tuple[Sample, ...] = ()) -> None:
+        """Write the entries not written yet: every note, and the newest MAX_PER_DRAW samples
+        (older unwritten ones are skipped); on the first draw, the run's story before them
+        (a client joining a run that has trained for a while sees how it learned)."""
+        first = self._last_serial == 0
+        if first and story:
+            recent = {s.serial for s in samples}
+            samples = (*(s for s in story if s.serial not in recent), *samples)
         new = [s for s in samples if s.serial > self._last_serial]
         if not new:
             return
         self._last_serial = new[-1].serial
+        shown = {s.serial for s in new if not s.note}
+        if not first:
+            shown = set(sorted(shown)[-MAX_PER_DRAW:])
         entries = []
-        for s in new[-MAX_PER_DRAW:]:
-            entries.append((header(s), True))
-            entries.extend((line, False) for line in s.text.split("\n"))
+        for s in new:
+            if s.note:
+                entries.append((s.text, True))
+            elif s.serial in shown:
+                entries.append((header(s), True))
+                entries.extend((line, False) for line in s.text.split("\n"))
         self._write(entries)
 
     def note(self, text: str) -> None:
