@@ -1,8 +1,11 @@
-"""Test-wide isolation: no test reads or writes the real user's data, config or log dirs."""
+"""Test-wide isolation: no test reads or writes the real user's data, config or log dirs, or
+sees the user's BLAS thread count."""
 
 from __future__ import annotations
 
 import pytest
+
+from engine.threads import ENVIRONMENT
 
 
 @pytest.fixture(autouse=True)
@@ -13,4 +16,7 @@ def isolated_user_dirs(tmp_path_factory, monkeypatch):
     for var, sub in (("XDG_DATA_HOME", "data"), ("XDG_CONFIG_HOME", "config"),
                      ("XDG_STATE_HOME", "state"), ("XDG_CACHE_HOME", "cache")):
         monkeypatch.setenv(var, str(home / sub))
+    # nor the user's BLAS thread count, which would set every model's (engine/threads.py)
+    for var in ENVIRONMENT:
+        monkeypatch.delenv(var, raising=False)
     return home
