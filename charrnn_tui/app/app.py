@@ -424,6 +424,8 @@ class CharRNNApp(App[int]):
         except CheckpointError as exc:
             self.notify(str(exc), title="Cannot resume", severity="error", timeout=10)
             return
+        if self.config.threads is not None:  # a count set for this machine (--threads, Controls)
+            trainer.set_config(trainer.config.with_changes(threads=self.config.threads))
         self._replace(trainer, f"resumed {path.name} at iter {trainer.n}")
 
     def _replace(self, trainer: Trainer, what: str) -> None:
