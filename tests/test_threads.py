@@ -170,3 +170,22 @@ def test_the_exact_trace_is_untouched_at_two_threads(tmp_path, how):
         pass
     assert proc.stdout == out.getvalue()
 
+
+# -- the benchmarks run (their figures come from a quiet machine, not from tests) ----------
+
+def test_the_threads_benchmark_prints_each_presets_rates_by_count(tmp_path):
+    corpus = tmp_path / "verse.txt"
+    corpus.write_text(TEXT, encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "-m", "engine.bench", "threads", str(corpus), "--seconds", "0.05",
+         "--rounds", "1", "--models", "min-char-rnn,rnn-256"],
+        capture_output=True, text=True, timeout=300, env=clean_env())
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    head = next(line for line in lines if line.startswith("preset"))
+    assert "1 thread" in head and (MAX_THREADS == 1 or f"{MAX_THREADS} threads" in head)
+    for name in ("min-char-rnn", "rnn-256"):
+        row = next(line for line in lines if line.startswith(name)).split()
+        assert row[2] == "1.00x"  # one thread against itself
+        assert f"({preset(name).threads})" in row  # beside the engine's default
+
