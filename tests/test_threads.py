@@ -189,3 +189,18 @@ def test_the_threads_benchmark_prints_each_presets_rates_by_count(tmp_path):
         assert row[2] == "1.00x"  # one thread against itself
         assert f"({preset(name).threads})" in row  # beside the engine's default
 
+
+def test_the_app_benchmark_compares_thread_counts_side_by_side(tmp_path):
+    corpus = tmp_path / "verse.txt"
+    corpus.write_text(TEXT, encoding="utf-8")
+    counts = "1,2" if MAX_THREADS >= 2 else "1"
+    proc = subprocess.run(
+        [sys.executable, "-m", "charrnn_tui.bench", str(corpus), "--pairs", "1", "--seconds",
+         "0.1", "--model", "min-char-rnn", "--hidden", "16", "--threads", counts],
+        capture_output=True, text=True, timeout=300, env=clean_env())
+    assert proc.returncode in (0, 1), proc.stderr  # 1: under the bar, on a busy machine
+    lines = proc.stdout.splitlines()
+    rows = lines[lines.index(next(ln for ln in lines if ln.startswith("model"))) + 1:]
+    assert [row.split()[:3] for row in rows] == [
+        ["min-char-rnn", "main", n] for n in counts.split(",")]
+    assert MAX_THREADS < 2 or rows[1].endswith("x")  # the app at 2 threads against 1
