@@ -16,7 +16,7 @@ slices of S seconds in that one process:
 
 Slices a second apart see the same machine: on a shared VM the speed of a core drifts by
 tens of percent within seconds, which swamps a few percent of overhead when whole runs are
-compared. It prints each pair, the median of the pair ratios (the bar is 0.90), the UI
+compared. It prints each pair, the median of the pair ratios (the bar is 0.95), the UI
 thread's share of a core (`time.thread_time` in the event-loop thread, during app slices),
 and how long `s` takes to show a sample while training. With `--view NAME` (hidden, surprisal,
 stepthrough, gradcheck, chart, runs, neurons, influence, yourtext; several, comma-separated,
@@ -67,7 +67,36 @@ class Pair:
 
     @property
     def ratio(self) -> float:
-        return self.app / self.headless if self.headless else math.nan
+        return self.app / self.headless
+
+
+def median(values) -> float:
+    """The median of the finite values (a slice in which no step ended reads nan)."""
+    finite = [v for v in values if math.isfinite(v)]
+    return statistics.median(finite) if finite else math.nan
+
+
+class StepClock:
+    """When a trainer's last step ended: rates are read between step ends, not as the whole
+    steps inside a window (a GRU's step takes ~0.1 s, so a 1 s window would count 10 +- 1).
+    Wraps `trainer.step` (one tuple per step, on both sides alike) before a loop reads it."""
+
+    def __init__(self, trainer: Trainer) -> None:
+        self.last = (trainer.n, time.perf_counter())
+        step = trainer.step
+
+        def stamped():
+            result = step()
+            self.last = (trainer.n, time.perf_counter())
+            return result
+
+        trainer.step = stamped
+
+    @staticmethod
+    def rate(start: tuple[int, float], end: tuple[int, float]) -> float:
+        """Iterations per second between two readings of `last` (nan: no step ended)."""
+        (n0, t0), (n1, t1) = start, end
+        return (n1 - n0) / (t1 - t0) if n1 > n0 else math.nan
 
 
 def measure(corpus, config: Config, pairs: int, seconds: float, hz: float,
@@ -83,8 +112,10 @@ def measure(corpus, config: Config, pairs: int, seconds: float, hz: float,
     from .link.monitor import State
 
     trainer = Trainer(corpus, config)
+    clock = StepClock(trainer)
     app = CharRNNApp(trainer, refresh_hz=hz)
     side = Trainer(corpus, config)  # the headless run, continued slice after slice
+    side_clock = StepClock(side)
     results: dict[int, list[Pair]] = {}
     latencies: list[float] = []
 
@@ -97,10 +128,10 @@ def measure(corpus, config: Config, pairs: int, seconds: float, hz: float,
     async def app_slice() -> tuple[float, float]:
         app.session.control.resume()
         await asyncio.sleep(SETTLE)
-        n0, c0, t0 = trainer.n, time.thread_time(), time.perf_counter()
+        start, c0, t0 = clock.last, time.thread_time(), time.perf_counter()
         await asyncio.sleep(seconds)
-        n1, c1, t1 = trainer.n, time.thread_time(), time.perf_counter()
-        return (n1 - n0) / (t1 - t0), (c1 - c0) / (t1 - t0)
+        end, c1, t1 = clock.last, time.thread_time(), time.perf_counter()
+        return StepClock.rate(start, end), (c1 - c0) / (t1 - t0)
 
     async def headless_slice() -> float:
         app.session.control.pause()
@@ -109,12 +140,12 @@ def measure(corpus, config: Config, pairs: int, seconds: float, hz: float,
         thread = threading.Thread(target=run, args=(side, control), daemon=True)
         thread.start()
         await asyncio.sleep(SETTLE)
-        n0, t0 = side.n, time.perf_counter()
+        start = side_clock.last
         await asyncio.sleep(seconds)
-        n1, t1 = side.n, time.perf_counter()
+        end = side_clock.last
         control.stop()
         thread.join()
-        return (n1 - n0) / (t1 - t0)
+        return StepClock.rate(start, end)
 
     async def sample_latency() -> float:
         samples = app.query_one(SamplesPane)
@@ -240,13 +271,13 @@ class Row:
 
     @property
     def ratio(self) -> float:
-        return statistics.median(p.ratio for p in self.pairs)
+        return median(p.ratio for p in self.pairs)
 
 
 def table(rows: list[Row]) -> list[str]:
     """Every model, screen and count side by side, in training characters per second; the
     app's rate against its first count's, as the median of the pairs' ratios (same round)."""
-    med = statistics.median
+    med = median
     lines = [f"{'model':14s} {'screen':12s} {'threads':>7s} {'headless chars/s':>17s} "
              f"{'app chars/s':>12s} {'app/headless':>12s} {'app vs first':>13s}"]
     first: dict[tuple[str, str], Row] = {}
@@ -255,8 +286,7 @@ def table(rows: list[Row]) -> list[str]:
         if base is row:
             versus = ""
         else:  # pairs of the same round are seconds apart
-            gain = med(p.app / q.app if q.app else math.nan
-                       for p, q in zip(row.pairs, base.pairs))
+            gain = med(p.app / q.app for p, q in zip(row.pairs, base.pairs))
             versus = f"{gain:12.2f}x"
         lines.append(f"{row.model:14s} {row.view:12s} {row.threads:7d} "
                      f"{med(p.headless for p in row.pairs) * row.chars_per_step:17,.0f} "
@@ -336,10 +366,10 @@ def main(argv: list[str] | None = None) -> int:
             for threads, pairs in by_count.items():
                 rows.append(Row(name, view, threads, pairs,
                                 config.seq_length * config.batch))
-                med = statistics.median
+                med = median
                 print(f"{threads} thread{'s' if threads > 1 else ''}: median ratio "
                       f"app/headless {rows[-1].ratio:.3f} (the bar is {BAR}); mean "
-                      f"{statistics.mean(p.ratio for p in pairs):.3f}; medians headless "
+                      f"{statistics.fmean(p.ratio for p in pairs):.3f}; medians headless "
                       f"{med(p.headless for p in pairs):.0f} it/s, app "
                       f"{med(p.app for p in pairs):.0f} it/s; UI thread "
                       f"{100 * med(p.ui_share for p in pairs):.1f}% of a core", flush=True)
