@@ -58,7 +58,8 @@ async def test_each_preset_runs_in_the_app_and_shows_what_it_is(name):
 
 
 async def test_r_can_start_another_model_on_the_same_corpus():
-    app = make_app(TEXT * 20, paused=True)
+    # one BLAS thread, which R keeps: on a busy machine two wait for each other, seconds a step
+    app = make_app(TEXT * 20, paused=True, threads=1)
     async with app.run_test(size=(120, 40)) as pilot:
         old = app.trainer
         await paused_at(app, 3)
@@ -86,6 +87,7 @@ async def test_the_blas_threads_follow_the_model_and_the_controls():
         names = [choice for choice, _ in app.screen.choices]
         await pilot.press(*["m"] * names.index("rnn-256"), "s")
         await until(lambda: app.trainer.config.batch == 32)
+        await pilot.press("p")  # an edit then waits for one step at most
         count = threads_for(app.trainer.config)
         assert app.trainer.threads == count == min(preset("rnn-256").threads, MAX_THREADS)
         await until(lambda: box.value == str(count))
@@ -104,7 +106,8 @@ async def test_the_blas_threads_follow_the_model_and_the_controls():
 
 
 async def test_closing_the_gradient_check_of_a_large_model_cancels_it():
-    app = make_app(TEXT * 20, paused=True, **preset("gru-2x256").fields)  # ~20 s to check
+    # ~20 s to check; one BLAS thread: on a busy machine two wait for each other, seconds a step
+    app = make_app(TEXT * 20, paused=True, threads=1, **preset("gru-2x256").fields)
     async with app.run_test(size=(120, 40)) as pilot:
         await paused_at(app, 2)
         await pilot.press("g")
