@@ -29,7 +29,8 @@ samples pane is covered).
 counts every pair measures each count in turn, both sides set to it (the app's through the
 Controls' path, `set_config`), in alternating order, so the app's rate at one count against
 another is read from slices seconds apart. A table at the end puts every model, count and
-view side by side in training characters per second.
+view side by side in training characters per second, with the app's rate against its rate at
+the first count given ("app vs first").
 """
 
 from __future__ import annotations
@@ -277,7 +278,6 @@ class Row:
 def table(rows: list[Row]) -> list[str]:
     """Every model, screen and count side by side, in training characters per second; the
     app's rate against its first count's, as the median of the pairs' ratios (same round)."""
-    med = median
     lines = [f"{'model':14s} {'screen':12s} {'threads':>7s} {'headless chars/s':>17s} "
              f"{'app chars/s':>12s} {'app/headless':>12s} {'app vs first':>13s}"]
     first: dict[tuple[str, str], Row] = {}
@@ -286,11 +286,11 @@ def table(rows: list[Row]) -> list[str]:
         if base is row:
             versus = ""
         else:  # pairs of the same round are seconds apart
-            gain = med(p.app / q.app for p, q in zip(row.pairs, base.pairs))
+            gain = median(p.app / q.app for p, q in zip(row.pairs, base.pairs))
             versus = f"{gain:12.2f}x"
         lines.append(f"{row.model:14s} {row.view:12s} {row.threads:7d} "
-                     f"{med(p.headless for p in row.pairs) * row.chars_per_step:17,.0f} "
-                     f"{med(p.app for p in row.pairs) * row.chars_per_step:12,.0f} "
+                     f"{median(p.headless for p in row.pairs) * row.chars_per_step:17,.0f} "
+                     f"{median(p.app for p in row.pairs) * row.chars_per_step:12,.0f} "
                      f"{row.ratio:12.3f} {versus:>13s}")
     return lines
 
@@ -366,13 +366,12 @@ def main(argv: list[str] | None = None) -> int:
             for threads, pairs in by_count.items():
                 rows.append(Row(name, view, threads, pairs,
                                 config.seq_length * config.batch))
-                med = median
                 print(f"{threads} thread{'s' if threads > 1 else ''}: median ratio "
                       f"app/headless {rows[-1].ratio:.3f} (the bar is {BAR}); mean "
                       f"{statistics.fmean(p.ratio for p in pairs):.3f}; medians headless "
-                      f"{med(p.headless for p in pairs):.0f} it/s, app "
-                      f"{med(p.app for p in pairs):.0f} it/s; UI thread "
-                      f"{100 * med(p.ui_share for p in pairs):.1f}% of a core", flush=True)
+                      f"{median(p.headless for p in pairs):.0f} it/s, app "
+                      f"{median(p.app for p in pairs):.0f} it/s; UI thread "
+                      f"{100 * median(p.ui_share for p in pairs):.1f}% of a core", flush=True)
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs" + (
         f"; 's' to screen while training: {1000 * statistics.median(latencies):.0f} ms "
         f"median, {1000 * max(latencies):.0f} ms max" if latencies else ""))
