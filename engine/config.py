@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 from dataclasses import dataclass, fields, replace
 
 MAX_HIDDEN = 4096  # Whh alone is 128 MiB at this size; beyond it a laptop swaps
@@ -18,6 +19,12 @@ CELLS = ("rnn", "lstm", "gru")
 DTYPES = ("float64", "float32")
 MAX_LAYERS = 8
 MAX_DROPOUT = 0.9
+# BLAS threads (--threads, the Controls): up to the cores this process may run on, checked
+# where a model trains (trainer.check_fits); a Config itself only holds a sane count, so one
+# read from another machine (an attached client's) still loads
+MAX_THREADS = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+               else os.cpu_count() or 1)
+THREADS_LIMIT = 4096
 # each optimizer's learning rate unless one is given: min-char-rnn's, and char-rnn's
 DEFAULT_LEARNING_RATE = {"adagrad": 0.1, "rmsprop": 2e-3, "adam": 2e-3}
 # the fields that fix a model's weights and layout: set when it is created, never changed
@@ -59,6 +66,10 @@ class Config:
     # the last share of a run's budget (its iterations) over which the learning rate falls
     # linearly to 0 (engine/schedule.py); 0: constant, and without a budget it stays constant
     cooldown: float = 0.0
+    # BLAS threads for training; None: the model's (engine/threads.py, where the environment's
+    # OPENBLAS_NUM_THREADS / OMP_NUM_THREADS win). How this machine trains: no checkpoint
+    # holds it
+    threads: int | None = None
 
     def __post_init__(self) -> None:
         _normalise_numbers(self)
@@ -90,6 +101,8 @@ class Config:
         _float_in("temperature", self.temperature, MIN_TEMPERATURE, MAX_TEMPERATURE)
         _float_in("val fraction", self.val_fraction, 0.0, 0.5)
         _int_in("eval every", self.eval_every, 1, 10**12)
+        if self.threads is not None:
+            _int_in("threads", self.threads, 1, THREADS_LIMIT)
 
     @property
     def is_min_char_rnn(self) -> bool:

@@ -3,7 +3,9 @@
 `run()` calls `Trainer.step()` until told to stop, checking a `Control` before every step:
 pause blocks on an Event (no busy loop), commands queued from another thread (edits, resets,
 samples) run between steps in the training thread, and `on_tick` fires at most every
-`tick_seconds` so a monitor can take a snapshot without slowing every step.
+`tick_seconds` so a monitor can take a snapshot without slowing every step. Every step runs
+with the BLAS threads of its model (engine/threads.py); when `run` returns, the process's
+count is set back.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Callable
 from enum import Enum
 
 from .schedule import cooldown_factor
+from .threads import BLAS, PROCESS_THREADS
 from .trainer import Diverged, StepResult, Trainer
 
 Command = Callable[[Trainer], None]
@@ -122,37 +125,44 @@ def run(trainer: Trainer, control: Control | None = None, iters: int | None = No
     target = None if iters is None else trainer.n + iters
     next_tick = time.perf_counter() + tick_seconds
     step = trainer.step
+    blas = BLAS
     trainer.lr_scale = 1.0
-    while True:
-        if control._commands:
-            for command in control._drain():
-                command(trainer)
-            if on_tick is not None:
-                on_tick(trainer)  # show the command's effect at once
-        if control.stopped:
-            return Outcome.STOPPED
-        if target is not None and trainer.n >= target:
-            return Outcome.FINISHED
-        if not control._may_step():
-            if control.stopped or control._commands:
+    try:
+        while True:
+            if control._commands:
+                for command in control._drain():
+                    command(trainer)
+                if on_tick is not None:
+                    on_tick(trainer)  # show the command's effect at once
+            if control.stopped:
+                return Outcome.STOPPED
+            if target is not None and trainer.n >= target:
+                return Outcome.FINISHED
+            if not control._may_step():
+                if control.stopped or control._commands:
+                    continue
+                if on_tick is not None:
+                    on_tick(trainer)
+                control._wait()
                 continue
-            if on_tick is not None:
+            if target is not None:  # the config may change between steps, so read it each time
+                trainer.lr_scale = cooldown_factor(trainer.config.cooldown, trainer.n, target)
+            # the model's count (a new setting, or another loop that set its own since)
+            if blas.count != trainer.threads:
+                blas.use(trainer.threads)
+            try:
+                result = step()
+            except Diverged as exc:
+                if on_diverged is not None:
+                    on_diverged(trainer, exc)
+                if stop_on_divergence:
+                    return Outcome.DIVERGED
+                control.pause()
+                continue
+            if on_step is not None:
+                on_step(result)
+            if on_tick is not None and (control.paused or time.perf_counter() >= next_tick):
                 on_tick(trainer)
-            control._wait()
-            continue
-        if target is not None:  # the config may change between steps, so read it each time
-            trainer.lr_scale = cooldown_factor(trainer.config.cooldown, trainer.n, target)
-        try:
-            result = step()
-        except Diverged as exc:
-            if on_diverged is not None:
-                on_diverged(trainer, exc)
-            if stop_on_divergence:
-                return Outcome.DIVERGED
-            control.pause()
-            continue
-        if on_step is not None:
-            on_step(result)
-        if on_tick is not None and (control.paused or time.perf_counter() >= next_tick):
-            on_tick(trainer)
-            next_tick = time.perf_counter() + tick_seconds
+                next_tick = time.perf_counter() + tick_seconds
+    finally:  # outside training loops the process keeps its count (another loop resets its own)
+        blas.use(PROCESS_THREADS)

@@ -18,10 +18,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .config import MODEL_FIELDS, Config
+from .config import MAX_THREADS, MODEL_FIELDS, Config, ConfigError
 from .data import Corpus, CorpusError
 from .nets.learners import MinCharLearner, make_learner
 from .nets.min_char import PARAM_NAMES
+from .threads import threads_for
 from .units import bits, smoothed
 
 ROLLBACK_EVERY = 100  # iterations between in-memory copies of the last good state
@@ -82,6 +83,7 @@ class TrainStats:
     moment_norm: tuple[float, ...] = ()  # Adam's first moment m per parameter (else empty)
     model: str = ""  # Config.describe_model()
     lr_scale: float = 1.0  # the cooldown's factor on the setting (1: none under way)
+    threads: int = 1  # BLAS threads the model trains with (engine/threads.py)
 
 
 @dataclass(frozen=True)
@@ -160,6 +162,8 @@ class Trainer:
         # the schedule's factor on the learning rate (engine/schedule.py), set by whoever
         # counts the budget: engine.loop.run by iterations, the quality benchmark by CPU-seconds
         self.lr_scale = 1.0
+        # BLAS threads for this model, which engine.loop.run sets before each step
+        self.threads = threads_for(config)
         self.keep_rollback()
 
     @property
@@ -371,6 +375,7 @@ class Trainer:
             if self._streams is not None:
                 self._streams.split_changed()
         self.config = config
+        self.threads = threads_for(config)
         if self._streams is not None:
             self._streams.resize()
 
@@ -433,6 +438,7 @@ class Trainer:
             memory_label=learner.memory_label,
             moment_norm=tuple(_norm(m) for m in learner.moment_segments()),
             model=cfg.describe_model(),
+            threads=self.threads,
         )
 
 
@@ -522,7 +528,10 @@ def _network_view(n: int, record, clipped: tuple[int, ...], cell: str) -> Window
 
 def check_fits(corpus: Corpus, config: Config) -> None:
     """The original needs at least seq_length + 1 characters for one window and its targets;
-    with a validation split, so do both parts."""
+    with a validation split, so do both parts; and the machine must have the threads."""
+    if config.threads is not None and config.threads > MAX_THREADS:
+        raise ConfigError(f"threads must be between 1 and {MAX_THREADS} (the cores this "
+                          f"process may use), got {config.threads}")
     need = config.seq_length + 1
     if len(corpus) < need:
         raise CorpusError(f"{corpus.name}: corpus has {len(corpus)} characters; "

@@ -77,6 +77,21 @@ async def test_the_resume_picker_lists_checkpoints_and_resumes_the_chosen_one(tm
         assert app.session.recorder is not None
 
 
+async def test_a_resumed_model_keeps_the_thread_count_chosen_on_this_machine(tmp_path):
+    app, store = _app(tmp_path, threads=1)  # as --threads 1 sets it
+    async with app.run_test(size=(120, 40)) as pilot:
+        await paused_at(app, 4)
+        await pilot.press("ctrl+s")
+        await until(lambda: store.paths())
+        assert load_checkpoint(store.paths()[0], app.trainer.corpus).config.threads is None
+        old = app.trainer
+        await pilot.press("o")
+        await until(lambda: isinstance(app.screen, ResumeDialog))
+        await pilot.press("enter")
+        await until(lambda: app.trainer is not old)
+        assert app.trainer.config.threads == 1 and app.config.threads == 1
+
+
 async def test_re_initialising_gives_the_new_model_its_own_recorder(tmp_path):
     app, _ = _app(tmp_path, paused=False)
     async with app.run_test(size=(120, 40)) as pilot:

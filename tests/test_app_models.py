@@ -10,6 +10,8 @@ from charrnn_tui.app.views.hidden_view import HiddenView
 from charrnn_tui.app.views.stepthrough_view import StepThroughView
 from charrnn_tui.app.views.surprisal_view import SurprisalView
 from charrnn_tui.link.monitor import State
+from engine import threads_for
+from engine.config import MAX_THREADS
 from engine.presets import PRESETS, preset
 
 from .app_factory import TEXT, make_app, paused_at, shown
@@ -56,7 +58,8 @@ async def test_each_preset_runs_in_the_app_and_shows_what_it_is(name):
 
 
 async def test_r_can_start_another_model_on_the_same_corpus():
-    app = make_app(TEXT * 20, paused=True)
+    # one BLAS thread, which R keeps: on a busy machine two wait for each other, seconds a step
+    app = make_app(TEXT * 20, paused=True, threads=1)
     async with app.run_test(size=(120, 40)) as pilot:
         old = app.trainer
         await paused_at(app, 3)
@@ -72,8 +75,39 @@ async def test_r_can_start_another_model_on_the_same_corpus():
         await until(lambda: app.trainer.n > 2 and shown(app) is State.RUNNING)
 
 
+async def test_the_blas_threads_follow_the_model_and_the_controls():
+    app = make_app(TEXT * 20, paused=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await paused_at(app, 3)
+        box = app.query_one("#ctl-threads")
+        assert app.trainer.threads == 1 and box.value == "1"
+        assert "thread" not in app.main_screen.status.plain  # one is the rule
+        await pilot.press("R")
+        await until(lambda: isinstance(app.screen, ReinitDialog))
+        names = [choice for choice, _ in app.screen.choices]
+        await pilot.press(*["m"] * names.index("rnn-256"), "s")
+        await until(lambda: app.trainer.config.batch == 32)
+        await pilot.press("p")  # an edit then waits for one step at most
+        count = threads_for(app.trainer.config)
+        assert app.trainer.threads == count == min(preset("rnn-256").threads, MAX_THREADS)
+        await until(lambda: box.value == str(count))
+        if count > 1:
+            await until(lambda: f"it/s · {count} threads" in app.main_screen.status.plain)
+        box.focus()
+        box.value = str(MAX_THREADS + 1)
+        await pilot.press("enter")  # the run refuses it: its machine has fewer cores
+        await until(lambda: "threads must be between 1 and" in str(
+            app.query_one("#controls-message").render()))
+        box.value = "1"
+        await pilot.press("enter", "escape")
+        await until(lambda: app.trainer.threads == 1)
+        await until(lambda: "thread" not in app.main_screen.status.plain)
+        assert app.config.threads == 1  # chosen: R keeps it for the next model
+
+
 async def test_closing_the_gradient_check_of_a_large_model_cancels_it():
-    app = make_app(TEXT * 20, paused=True, **preset("gru-2x256").fields)  # ~20 s to check
+    # ~20 s to check; one BLAS thread: on a busy machine two wait for each other, seconds a step
+    app = make_app(TEXT * 20, paused=True, threads=1, **preset("gru-2x256").fields)
     async with app.run_test(size=(120, 40)) as pilot:
         await paused_at(app, 2)
         await pilot.press("g")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,18 @@ def modules(folder: str) -> list[Path]:
 def test_the_engine_imports_no_ui(path):
     bad = {name for name in imports(path)
            if name.split(".")[0] in ("textual", "rich", "charrnn_tui")}
+    assert not bad, f"{path.name} imports {bad}"
+
+
+@pytest.mark.parametrize("path", modules("engine"), ids=lambda p: p.name)
+def test_the_engine_imports_numpy_and_the_standard_library_only(path):
+    """...and the bundled corpora, and threadpoolctl in engine/threads.py only: the one place
+    that sets BLAS threads."""
+    allowed = {"numpy", "sample_corpora", *sys.stdlib_module_names}
+    if path == REPO / "engine" / "threads.py":
+        allowed.add("threadpoolctl")
+    bad = {name for name in imports(path)
+           if not name.startswith(".") and name.split(".")[0] not in allowed | {"engine"}}
     assert not bad, f"{path.name} imports {bad}"
 
 

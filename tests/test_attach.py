@@ -138,7 +138,7 @@ async def test_the_hand_over_continues_bit_for_bit_in_a_process_of_its_own(tmp_p
     corpus.write_text(TEXT * 40, encoding="utf-8")
     flags = ("--seed", "3", "--hidden", "16", "--seq-length", "10", "--sample-every", "20",
              "--sample-length", "30")
-    whole = run_cli(corpus, "--headless", *flags, "--iters", "300", "--print-every", "1",
+    whole = run_cli(corpus, "--headless", *flags, "--iters", "6000", "--print-every", "1",
                     "--no-save", "--no-listen", "--log", os.devnull)
     assert whole.returncode == 0, whole.stderr
     trainer = Trainer(load_corpus(corpus), Config(seed=3, hidden_size=16, seq_length=10,
@@ -148,22 +148,24 @@ async def test_the_hand_over_continues_bit_for_bit_in_a_process_of_its_own(tmp_p
     hand_over = HandOver(str(corpus), ("--print-every", "1", "--checkpoint-dir",
                                        str(tmp_path / "ck"), "--log", str(tmp_path / "l.jsonl")),
                          tmp_path / "out")
-    app = AppUnderTest(trainer, iters=300, paused=True, recorder=recorder, hand_over=hand_over)
+    # a budget the process cannot finish before the app has joined it
+    app = AppUnderTest(trainer, iters=6000, paused=True, recorder=recorder, hand_over=hand_over)
     async with app.run_test(size=(120, 40)) as pilot:
         await paused_at(app, 120)
         await pilot.press("D")
         await pilot.press("y")
-        await until(lambda: app.attached, timeout=60)
+        await until(lambda: app.attached or app.notified, timeout=60)
+        assert app.attached, app.notified
         assert "handed over at iter 120" in "\n".join(app.main_screen.samples.lines)
         run = app.link.info.run
-        await until(lambda: app.link.ended != "", timeout=60)  # its budget of 300 is done
+        await until(lambda: app.link.ended != "", timeout=120)  # its budget is done
     output = (tmp_path / "out" / f"{run}.out").read_text(encoding="utf-8")
     trace = [line for line in output.splitlines() if not line.startswith("#")]
     reference = whole.stdout.splitlines()
     # 120 iterations (0-119) were done here; the process printed from iteration 120 on
     cut = reference.index(next(line for line in reference if line.startswith("iter 119,")))
     assert trace == reference[cut + 1:]
-    assert trace[-1].startswith("iter 299,") and len(trace) > 180
+    assert trace[-1].startswith("iter 5999,") and len(trace) > 5880
 
 
 def test_attach_without_a_run_to_join_is_one_line(tmp_path):

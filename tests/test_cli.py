@@ -211,6 +211,9 @@ def test_unreadable_file_is_rejected_in_process(corpus: Path, monkeypatch: pytes
     (["--seed", "-1"], ("--seed", "seed")),
     (["--seed", "99999999999"], ("--seed", "seed")),
     (["--sample-every", "-5"], ("--sample-every", "sample every")),
+    (["--threads", "0"], ("--threads", "threads")),
+    (["--threads", "100000"], ("--threads", "threads", "cores")),
+    (["--threads", "two"], ("--threads",)),
 ], ids=lambda v: " ".join(v) if isinstance(v, list) else None)
 def test_nonsense_hyperparameter_is_rejected(corpus: Path, tmp_path: Path, args: list[str],
                                              names: tuple[str, ...]) -> None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from textual import work
 
 from charrnn_tui.link.client import AttachError, RemoteLink
-from charrnn_tui.link.handover import HandOverError
+from charrnn_tui.link.handover import FinishedThere, HandOverError
 from charrnn_tui.link.link import Link
 from charrnn_tui.link.monitor import State
 from charrnn_tui.link.protocol import EndRun
@@ -112,6 +112,8 @@ class RunSwaps:
         except CheckpointError as exc:
             self.notify(str(exc), title="Cannot resume", severity="error", timeout=10)
             return
+        if self.config.threads is not None:  # a count set for this machine (--threads, Controls)
+            trainer.set_config(trainer.config.with_changes(threads=self.config.threads))
         self._train_here(trainer, f"resumed {path.name} at iter {trainer.n}")
 
     def _train_here(self: CharRNNApp, trainer: Trainer, what: str,
@@ -157,6 +159,11 @@ class RunSwaps:
             started = hand_over.start(checkpoint, new_run_id(),
                                       None if target is None else max(0, target - n))
             link = hand_over.wait(started)
+        except FinishedThere as exc:  # what was left of the budget is done: nothing to join
+            self.call_from_thread(self.main_screen.note, f"handed over at iter {n}: the run "
+                                  f"finished in process {started.process.pid} ({exc}); its "
+                                  f"trace is in {started.output}")
+            return
         except (HandOverError, AttachError) as exc:
             self.call_from_thread(self._hand_over_failed, checkpoint, str(exc))
             return

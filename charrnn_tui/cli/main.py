@@ -33,6 +33,7 @@ from engine.config import (
     MAX_LAYERS,
     MAX_SAMPLE_LENGTH,
     MAX_TEMPERATURE,
+    MAX_THREADS,
     MIN_TEMPERATURE,
     MODEL_FIELDS,
 )
@@ -46,6 +47,7 @@ from engine.store.checkpoint import (
 )
 from engine.store.files import describe_os_error
 from engine.store.runlog import KEEP_LOGS, RUN_ID, MetricsLog, prune_logs
+from engine.threads import environment_threads
 
 from .. import __version__
 from ..link.handover import HandOver
@@ -72,7 +74,7 @@ FLAG_FIELDS = {"hidden": "hidden_size", "seq_length": "seq_length", "lr": "learn
                "temperature": "temperature", "val_fraction": "val_fraction",
                "eval_every": "eval_every", "seed": "seed", "cell": "cell", "layers": "layers",
                "dropout": "dropout", "batch": "batch", "dtype": "dtype",
-               "optimizer": "optimizer", "cooldown": "cooldown"}
+               "optimizer": "optimizer", "cooldown": "cooldown", "threads": "threads"}
 FIXED_BY_CHECKPOINT = {dest: "--" + dest for dest, field in FLAG_FIELDS.items()
                        if field in MODEL_FIELDS}
 
@@ -142,6 +144,12 @@ def build_parser() -> argparse.ArgumentParser:
                             "bits/char (default 0: train on all of it, as the original)")
     model.add_argument("--eval-every", type=int_arg, default=None, metavar="N",
                        help=f"iterations between validation passes (default {d.eval_every})")
+    model.add_argument("--threads", type=int_arg, default=None, metavar="N",
+                       help=f"BLAS threads for training, 1-{MAX_THREADS} (default: the "
+                            "model's, measured: " + ", ".join(
+                                f"{name} {p.threads}" for name, p in PRESETS.items())
+                            + "; OPENBLAS_NUM_THREADS or OMP_NUM_THREADS in the environment "
+                              "win)")
     model.add_argument("--exact", action="store_true",
                        help="the original arithmetic bit for bit throughout (slower); the default "
                             f"mode uses it for the first {EXACT_WARMUP} iterations, then "
@@ -251,6 +259,10 @@ def main(argv: list[str] | None = None) -> int:
         corpus = load_with_progress(default_corpus_path() if args.corpus is None
                                     else args.corpus)
         trainer = make_trainer(args, corpus, paths, settings)
+        pinned = environment_threads()
+        if args.threads is not None and pinned is not None and pinned.count != args.threads:
+            say(f"{PROG}: {pinned} in the environment sets the BLAS threads: --threads "
+                f"{args.threads} is not used")
         recorder = make_recorder(args, trainer, paths, settings)
         terminal = None if args.headless else AppTerminal()
     except (ConfigError, CorpusError, CheckpointError, UsageError) as exc:

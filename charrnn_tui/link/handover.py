@@ -26,6 +26,10 @@ class HandOverError(Exception):
     """The run could not be handed over; one line for the user."""
 
 
+class FinishedThere(Exception):
+    """The process finished the run's budget before it could be joined (a short budget)."""
+
+
 @dataclass(frozen=True)
 class Started:
     """A headless process that took a run over."""
@@ -74,6 +78,8 @@ class HandOver:
         path = socket_path(started.run, self.sockets)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
+            if started.process.poll() == 0:
+                raise FinishedThere(_tail(started.output))
             if started.process.poll() is not None:
                 raise HandOverError(f"the process ended ({_tail(started.output)})")
             if path.exists():

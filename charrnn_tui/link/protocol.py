@@ -29,7 +29,7 @@ MAX_STEPS = 1000  # iterations one Step may ask for
 INDICES = ("|u1", "<u2", "<u4", "<i4", "<i8")
 # the settings a client may change (the model's own fields are fixed once it exists)
 LIVE_SETTINGS = ("learning_rate", "seq_length", "temperature", "greedy", "sample_length",
-                 "sample_every", "val_fraction", "eval_every", "cooldown")
+                 "sample_every", "val_fraction", "eval_every", "cooldown", "threads")
 
 
 # -- the handshake -------------------------------------------------------------------------
@@ -121,7 +121,7 @@ class ChangeSettings:
     """Set these settings between steps; the run validates them and answers SettingsDone."""
 
     request: int
-    changes: dict[str, bool | int | float]  # read in this order: 1 stays an int
+    changes: dict[str, bool | int | float | None]  # in this order: 1 stays an int
 
     def __post_init__(self) -> None:
         unknown = set(self.changes) - set(LIVE_SETTINGS)

@@ -47,7 +47,9 @@ _NAME = re.compile(r"^ckpt-(?:(?P<run>\d{8}-\d{6}-[0-9a-f]{8})-)?(?P<iteration>\
 _TMP_SUFFIX = ".tmp"
 _TMP = re.compile(r"^\.(ckpt-.*\.npz\..*|write-test-.*)\.tmp$")
 _STALE_SECONDS = 3600.0  # where there are no file locks, a temporary file this old is stale
-_CONFIG_FIELDS = tuple(f.name for f in fields(Config))
+# every setting but the BLAS threads: how one machine trains it, not the model's (its default
+# follows the model where it is resumed)
+_CONFIG_FIELDS = tuple(f.name for f in fields(Config) if f.name != "threads")
 
 
 class CheckpointError(ValueError):

@@ -2,7 +2,8 @@
 
 Enter applies a field. The pane only parses the text; the app validates the whole Config
 (`Config.with_changes`, and that a window still fits the corpus) and reports back, so a bad
-value is shown with its reason and never applied.
+value is shown with its reason and never applied. The BLAS threads show the count in effect
+(engine/threads.py); an environment that sets it makes the field read-only.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from textual.message import Message
 from textual.widgets import Input, Label, Static
 
 from engine import Config
+from engine.threads import environment_threads, threads_for
 
 # (label, Config field, parser)
 FIELDS: tuple[tuple[str, str, type], ...] = (
@@ -25,11 +27,14 @@ FIELDS: tuple[tuple[str, str, type], ...] = (
     ("sample length", "sample_length", int),
     ("sample every", "sample_every", int),
     ("val fraction", "val_fraction", float),  # 0: no validation (the original's walk)
+    ("BLAS threads", "threads", int),  # shown: the model's count unless one was set
 )
 KIND = {int: "an integer", float: "a number"}
 
 
 def shown(config: Config, field: str) -> str:
+    if field == "threads":
+        return str(threads_for(config))
     value = getattr(config, field)
     return f"{value:g}" if isinstance(value, float) else str(value)
 
@@ -49,7 +54,7 @@ class ControlsPane(Vertical):
         grid-columns: 14 1fr;
         grid-rows: 1;
         grid-gutter: 0 1;
-        height: 6;
+        height: 7;
     }
     #controls-message {
         margin-top: 1;
@@ -71,11 +76,16 @@ class ControlsPane(Vertical):
         self._config = config
 
     def compose(self) -> ComposeResult:
+        pinned = environment_threads()
         with Grid(id="controls-grid"):
             for label, field, _ in FIELDS:
                 yield Label(label, classes="control-label")
-                yield Input(shown(self._config, field), id=f"ctl-{field}", compact=True,
+                box = Input(shown(self._config, field), id=f"ctl-{field}", compact=True,
                             select_on_focus=True)
+                if field == "threads" and pinned is not None:
+                    box.disabled = True
+                    box.tooltip = f"set by {pinned} in the environment"
+                yield box
         yield Static("", markup=False, id="controls-message")
 
     @property

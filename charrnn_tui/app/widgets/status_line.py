@@ -37,7 +37,8 @@ def compact_count(n: int) -> str:
 
 
 class StatusLine(TextLines):
-    """`iter N │ R it/s │ C chars │ epoch E · P% │ ● state │ model · corpus (or why it stopped)`."""
+    """`iter N │ R it/s [· T threads] │ C chars │ epoch E · P% │ ● state │ model · corpus (or
+    why it stopped)`."""
 
     DEFAULT_CSS = """
     StatusLine {
@@ -52,6 +53,8 @@ class StatusLine(TextLines):
         st = snap.stats
         state = state or snap.state
         rate = "— it/s" if math.isnan(snap.rate) else f"{snap.rate:.0f} it/s"
+        if st.threads > 1:  # BLAS threads (one is the rule, and not shown)
+            rate += f" · {st.threads} threads"
         where = 100.0 * st.position / max(1, st.train_chars)
         style = STATE_STYLE[state]
         about = f"{st.model} · {snap.corpus_name}" if st.model else snap.corpus_name
