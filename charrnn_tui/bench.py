@@ -5,6 +5,8 @@
     python -m charrnn_tui.bench --view hidden      # the same with an inspection view open
     python -m charrnn_tui.bench --model rnn-256,gru-2x256 --threads 1,default
                                                    # each model at each BLAS thread count
+    python -m charrnn_tui.bench attach             # a run's rate with attached clients,
+                                                   # and their latency (bench_attach.py)
 
 One app runs (headless through `App.run_test(size=(120, 40))`, or with `--terminal` in this
 terminal, which also counts writing frames to it). The measurement alternates, N times, two
@@ -296,6 +298,12 @@ def table(rows: list[Row]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] in (["attach"], ["attach-client"]):  # attached clients (bench_attach.py)
+        from .bench_attach import client_main
+        from .bench_attach import main as attach_main
+
+        return attach_main(argv[1:]) if argv[0] == "attach" else client_main(*argv[1:2])
     p = argparse.ArgumentParser(prog="python -m charrnn_tui.bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("corpus", nargs="?", help=f"default: {SHARED_CORPUS} if present, "

@@ -92,6 +92,7 @@ class Snapshot:
     # earlier entries, for a client that joins later: the run's first sample, then one per
     # doubling of the iteration (how it learned), and its latest notes; oldest first
     story: tuple[Sample, ...] = ()
+    published: float = 0.0  # Unix time it was made (a client reads how fresh what it shows is)
     # only while a view that needs them is open (Monitor.views), else empty
     window: WindowView | None = None  # the last training window, read-only copies
     hidden: np.ndarray | None = None  # read-only copy of the carried hidden state (hprev)
@@ -296,6 +297,7 @@ class Monitor:
             samples=tuple(self._samples), saved_at=self._saved_at, saved_path=self._saved_path,
             settings=self.settings,
             story=tuple(sorted((*self._story, *self._notes), key=lambda e: e.serial)),
+            published=time.time(),
             **extra,
         )
 
