@@ -34,7 +34,8 @@ def test_paths_come_from_the_user_dirs_and_printing_them_creates_nothing(tmp_pat
     proc = run_cli("--paths", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     lines = dict(line.split(None, 1) for line in proc.stdout.splitlines())
-    assert set(lines) == {"data", "checkpoints", "settings", "logs"}
+    assert set(lines) == {"data", "checkpoints", "settings", "logs", "sockets"}
+    assert lines["sockets"] == os.path.join(os.environ["XDG_RUNTIME_DIR"], "charrnn-tui")
     assert lines["checkpoints"] == str(isolated_user_dirs / "data" / "charrnn-tui" / "checkpoints")
     assert not (isolated_user_dirs / "data").exists()
 

@@ -56,8 +56,7 @@ class RunSwaps:
         if not self.attached:
             self.exit(self._exit_code)
             return
-        self.state = State.STOPPED
-        self.refresh_bindings()
+        self._show_state_now(State.STOPPED)
         self.main_screen.note(f"the run's connection ended: {reason} (q leaves)")
         self.notify(reason, title="Run ended", timeout=12)
 

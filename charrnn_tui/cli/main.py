@@ -53,7 +53,7 @@ from .. import __version__
 from ..link.handover import HandOver
 from ..link.local import Session
 from ..link.server import ListenError, RunServer, listen
-from ..paths import Paths, user_paths
+from ..paths import Paths, runtime_dir, user_paths
 from ..run_files import RunRecorder
 from ..settings import LIMITS, Settings, load_settings
 from .arguments import Parser, count_arg, float_arg, int_arg, refuse_empty_paths
@@ -466,7 +466,8 @@ def make_recorder(args: argparse.Namespace, trainer: Trainer, paths: Paths,
 
 def print_paths(paths: Paths) -> int:
     for label, path in (("data", paths.data), ("checkpoints", paths.checkpoints),
-                        ("settings", paths.settings), ("logs", paths.logs)):
+                        ("settings", paths.settings), ("logs", paths.logs),
+                        ("sockets", runtime_dir())):
         print(f"{label:12s} {path}")
     return Exit.OK
 
