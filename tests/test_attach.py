@@ -298,3 +298,26 @@ def test_the_attach_benchmark_runs(tmp_path):
     assert proc.returncode in (0, 1), proc.stderr  # 1: under the bar, on a busy machine
     assert "listening with 1 attached client(s) / --no-listen: median" in proc.stdout
     assert "attach to first full frame" in proc.stdout
+
+
+async def test_an_attached_app_offers_only_what_an_attached_run_can_do(tmp_path):
+    from charrnn_tui.app.commands import NOT_ATTACHED, palette_entries
+
+    with headless_run(tmp_path) as run:
+        app = attached_app(run.socket)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await until(lambda: iteration(app) > 0, timeout=WAIT)
+            for action in ("reinit", "resume_picker", "hand_over", "quit"):
+                assert app.check_action(action, ()) is False
+            for action in ("end_run", "detach", "pause", "sample"):
+                assert app.check_action(action, ()) is not False
+            entries = {title: help_text for title, help_text, _ in palette_entries(True)}
+            assert NOT_ATTACHED in entries["Re-initialise the model"]
+            assert NOT_ATTACHED in entries["Resume from a checkpoint"]
+            assert "End the run" in entries and "Detach from the run" in entries
+            own = {title for title, _, _ in palette_entries(False)}
+            assert "End the run" not in own and "Detach from the run" not in own
+            await pilot.press("R")  # nothing opens
+            assert app.screen is app.main_screen
+            await pilot.press("q")
+        assert run.process.poll() is None
