@@ -43,9 +43,3 @@ def test_the_pictures_are_what_the_script_draws_now(tmp_path):
     assert not stale, f"{', '.join(stale)} in docs/images no longer show the app as it is: " \
                       f"run '{REDRAW}' and commit docs/images"
 
-
-def test_every_picture_is_shown_in_the_docs():
-    text = "".join(p.read_text(encoding="utf-8")
-                   for p in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))])
-    unused = [p.name for p in sorted(IMAGES.glob("*.svg")) if f"images/{p.name}" not in text]
-    assert not unused, f"pictures no page shows: {unused}"
