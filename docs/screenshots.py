@@ -68,7 +68,7 @@ from engine.units import bits  # noqa: E402
 
 IMAGES = Path(REPO) / "docs" / "images"
 WIDE, NARROW = (120, 40), (80, 24)  # terminal sizes: a roomy window, and the classic one
-STARTED = 1796630400.0  # 2026-12-07 09:20 UTC: when the staged runs started
+STARTED = 1796637600.0  # 2026-12-07 10:00 UTC: when the staged run started
 CORPORA = Path(REPO) / "sample_corpora"
 
 
@@ -95,7 +95,8 @@ def loss_curve(points: int, stride: int, start: Fraction, floor: Fraction,
 
 # -- the samples real runs drew ----------------------------------------------------------------
 
-# min-char-rnn (seed 1) on the bundled verse, after about 14,000 and 16,000 iterations
+# min-char-rnn (seed 1) on the bundled verse after 14,000 and 16,000 iterations (shown as the
+# periodic samples of 15,900 and 16,000)
 VERSE_SAMPLES = (
     "n the Cond the sist the abrothis ches lo lore the waboven the fordow the kee.\n Nor.RLAn,"
     "\nThere the mw the oon.\n\nO VOMy of My thic.]\nTHERLLE\n belo\nY Fau hering the galow the "
@@ -110,7 +111,7 @@ VERSE_FIRST = (
     "VDqNKIvVMa]Sx\nxw.q]A, ;!MS]Esq!m fAxV\nPKLiaFe,RHnKDOPASUIFoJMTCUiSBxuqHr]E.yEaTmr[YeE;BY"
     "SUGfOfD!wBi'Isx'H!pewo?"
 )
-# gru-2x256 (seed 1, one BLAS thread) on the bundled code corpus, after 800 iterations
+# gru-2x256 (seed 1, one BLAS thread) on the bundled code corpus after 700 and 800 iterations
 CODE_SAMPLES = (
     "in self:\n            pending_entry = buffer.get('utf-8'))\n        local_bucket = pending_q"
     "ueue.weight\n                local_bucket = build_buffer(sample, self))\n        for buffer"
@@ -166,12 +167,16 @@ class StagedLink(Link):
         self._closed.set()
 
 
-def structure(corpus: str, config: Config) -> tuple[Trainer, TrainStats]:
-    """A real trainer of `config` on a bundled corpus, untrained: the model's parameter names,
-    its description and the corpus's facts come from the engine; none of its numbers are
-    shown."""
+STRUCTURE = ("seq_length", "train_chars", "param_names", "optimizer", "memory_label", "model")
+
+
+def structure(corpus: str, config: Config) -> tuple[Trainer, dict[str, object]]:
+    """A real trainer of `config` on a bundled corpus, untrained, and the facts of its stats
+    that hold no number it computed (its parameters' names, its description, the corpus's
+    length): none of its numbers are shown."""
     trainer = Trainer(load_corpus(CORPORA / corpus), config)
-    return trainer, trainer.stats()
+    real = trainer.stats()
+    return trainer, {name: getattr(real, name) for name in STRUCTURE}
 
 
 def run_info(trainer: Trainer, run: str) -> RunInfo:
@@ -183,13 +188,13 @@ def run_info(trainer: Trainer, run: str) -> RunInfo:
 def min_char_rnn() -> Staged:
     """min-char-rnn mid-training on the bundled verse: 16,000 iterations in."""
     config = preset("min-char-rnn").config(seed=1)
-    trainer, real = structure("verse.txt", config)
+    trainer, facts = structure("verse.txt", config)
     n, T = 16_000, config.seq_length
     history = loss_curve(500, 32, Fraction(4077, 1000), Fraction(13, 10), Fraction(2777, 1000),
                          1500)
     pc = history[-1]
-    stats = replace(
-        real, iteration=n, loss=pc * T - 1.5, smooth_loss=pc * T, position=99_550, epoch=2,
+    stats = TrainStats(  # every number made up; a field added later keeps its default
+        **facts, iteration=n, loss=pc * T - 1.5, smooth_loss=pc * T, position=99_550, epoch=2,
         chars_seen=n * T, learning_rate=0.1,
         grad_norm=(5.25, 58.75, 37.5, 6.25, 3.875),
         mem_norm=(40_059.625, 1_133_579.5, 520_055.75, 119_039.75, 54_857.5),
@@ -213,13 +218,13 @@ def min_char_rnn() -> Staged:
 def gru() -> Staged:
     """The gru-2x256 preset on the bundled code corpus, 800 iterations in, on two threads."""
     config = preset("gru-2x256").config(seed=1, threads=2)
-    trainer, real = structure("code.txt", config)
+    trainer, facts = structure("code.txt", config)
     n, T, B = 800, config.seq_length, config.batch
     history = loss_curve(400, 2, Fraction(4419, 1000), Fraction(1), Fraction(348, 100), 620)
     pc = history[-1]
-    k = len(real.param_names)  # l0.Wx ... Why, by: ten for two GRU layers
-    stats = replace(
-        real, iteration=n, loss=pc * T - 2.5, smooth_loss=pc * T, position=51_200, epoch=0,
+    k = len(facts["param_names"])  # l0.Wx ... Why, by: ten for two GRU layers
+    stats = TrainStats(
+        **facts, iteration=n, loss=pc * T - 2.5, smooth_loss=pc * T, position=51_200, epoch=0,
         chars_seen=n * T * B, learning_rate=0.002,
         grad_norm=(4.19, 6.42, 4.94, 1.95, 2.81, 6.33, 0.919, 0.474, 8.17, 0.711)[:k],
         mem_norm=(1.43, 0.449, 6.45, 1.29, 0.0317, 0.163, 0.148, 0.0412, 3.04, 0.415)[:k],
@@ -227,7 +232,7 @@ def gru() -> Staged:
         param_norm=(51.8, 66.7, 4.01, 0.26, 68.7, 49.0, 2.35, 0.611, 19.2, 0.447)[:k],
         step_median=(2.2e-4, 2.49e-4, 2.13e-4, 1.37e-4, 2.57e-4, 2.1e-4, 2.08e-4, 1.71e-4,
                      2.21e-4, 1.41e-4)[:k],
-        clipped_fraction=0.0, clipped_by_param=(0.0,) * k, threads=2)
+        clipped_fraction=0.0, clipped_by_param=(0.0,) * k, val_bits=None, threads=2)
     samples = tuple(Sample(j + 2, it, text, False, 1.0, False)
                     for j, (it, text) in enumerate(zip((700, 800), CODE_SAMPLES)))
     snapshot = Snapshot(
@@ -336,11 +341,11 @@ def influence(trainer: Trainer) -> probes.InfluenceAnswer:
 def write_logs(folder: Path, trainer: Trainer) -> None:
     """Two earlier min-char-rnn runs on the verse, at learning rates 0.2 and 0.05."""
     for k, (lr, floor) in enumerate(((0.2, Fraction(29, 20)), (0.05, Fraction(8, 5)))):
-        run = f"20261206-1{k}0000-5eed00a{k}"
+        run = f"20261206-1{k}0000-5eed00a{k}"  # the day before, at 10:00 and 11:00
         config = trainer.config.with_changes(learning_rate=lr, val_fraction=0.1)
         header = {
             "kind": "run", "version": 2, "run": run,
-            "started": f"2026-12-06T1{k}:00:00+0000", "started_unix": STARTED - 86_400 + k * 3600,
+            "started": f"2026-12-06T1{k}:00:00+0000", "started_unix": STARTED - 86_400 + k * 3_600,
             "corpus": trainer.corpus.name, "fingerprint": trainer.corpus.fingerprint,
             "corpus_chars": len(trainer.corpus), "start_iteration": 0,
             "config": asdict(config),
