@@ -1,3 +1,3 @@
 """charrnn-tui: watch and steer a min-char-rnn as it trains, in the terminal."""
 
-__version__ = "0.1.0"
+__version__ = "0.5.0"

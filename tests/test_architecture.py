@@ -65,7 +65,7 @@ def test_the_link_imports_no_textual_and_no_app(path):
 
 
 SHARED = [p for p in modules("charrnn_tui") if p.parent == REPO / "charrnn_tui"
-          and p.name not in ("__main__.py", "bench.py")]
+          and p.name not in ("__main__.py", "bench.py", "bench_attach.py")]
 
 
 @pytest.mark.parametrize("path", SHARED, ids=lambda p: p.name)

@@ -34,7 +34,6 @@ EXAMPLES = f"""examples:
 
 def build_attach_parser() -> argparse.ArgumentParser:
     p = Parser(prog=f"{PROG} attach", epilog=EXAMPLES,
-               formatter_class=argparse.RawDescriptionHelpFormatter,
                description="Join a live run: watch and steer it from this terminal with the "
                            "app's keys and views. q detaches (the run trains on); E ends the "
                            "run (it saves and stops).")

@@ -21,7 +21,7 @@ from engine.store.checkpoint import CheckpointError, SavedModel, load_model
 from engine.store.files import FileRefused, read_regular
 from engine.units import bits
 
-from .arguments import Parser, refuse_empty_paths
+from .arguments import Parser, examples, refuse_empty_paths
 from .exit_status import Exit
 from .output import PROG, Output, say
 
@@ -37,7 +37,13 @@ def build_score_parser() -> argparse.ArgumentParser:
                 description="Print the bits per character a saved model needs for a text. "
                             "The model reads FILE from h = 0, as a new text starts (not from "
                             "the checkpoint's carried state); the first character is read, "
-                            "every later one is predicted and scored.")
+                            "every later one is predicted and scored.",
+                epilog=examples(
+                    (f"{PROG} score CKPT.npz held_out.txt", "bits/char of a text"),
+                    (f"{PROG} score CKPT.npz poem.txt --color", "and the text, coloured"),
+                    (f"{PROG} score CKPT.npz notes.txt --skip-unknown",
+                     "leave out characters it never saw"),
+                ))
     p.add_argument("checkpoint", metavar="CHECKPOINT", help="a .npz checkpoint")
     p.add_argument("file", metavar="FILE", help="a UTF-8 text file (at most 16 MiB)")
     p.add_argument("--color", action="store_true",
@@ -57,7 +63,12 @@ def build_neurons_parser() -> argparse.ArgumentParser:
                             "start, upper case, after a newline, whitespace): Pearson r of "
                             f"each unit's activation over up to {probe.PASSAGE} characters of "
                             "CORPUS (its held-out part when the run held one out, else its "
-                            "start), read from the checkpoint's carried state.")
+                            "start), read from the checkpoint's carried state.",
+                epilog=examples(
+                    (f"{PROG} neurons CKPT.npz", "on the checkpoint's own corpus"),
+                    (f"{PROG} neurons CKPT.npz other_text.txt --top 5",
+                     "five units per feature"),
+                ))
     p.add_argument("checkpoint", metavar="CHECKPOINT", help="a .npz checkpoint")
     p.add_argument("corpus", nargs="?", metavar="CORPUS",
                    help="the text to read (default: the bundled corpus of the checkpoint's "

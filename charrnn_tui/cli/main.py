@@ -56,7 +56,7 @@ from ..link.server import ListenError, RunServer, listen
 from ..paths import Paths, runtime_dir, user_paths
 from ..run_files import RunRecorder
 from ..settings import LIMITS, Settings, load_settings
-from .arguments import Parser, count_arg, float_arg, int_arg, refuse_empty_paths
+from .arguments import Parser, count_arg, examples, float_arg, int_arg, refuse_empty_paths
 from .exit_status import ENDING_SIGNALS, Exit
 from .output import PROG, Output, say
 
@@ -86,27 +86,36 @@ class UsageError(Exception):
     """Bad input found after parsing; one line for the user, exit status 2."""
 
 
+COMMANDS = (("sample CHECKPOINT", "print a sample from a saved model"),
+            ("score CHECKPOINT FILE", "bits/char of a text under a saved model"),
+            ("neurons CHECKPOINT", "the units that track text features"),
+            ("runs [CORPUS]", "the logged runs in a table"),
+            ("serve [CORPUS]", "the app in a web browser"),
+            ("attach [RUN]", "join a live run from another terminal"))
+
+
 def build_parser() -> argparse.ArgumentParser:
     d = Config()
     p = Parser(
         prog=PROG,
-        description="Train a character-level vanilla RNN (min-char-rnn) and watch it learn, "
-                    "live in the terminal, or headless with the original script's output.",
-        epilog=f"Also: '{PROG} sample CHECKPOINT [--length N] [--temperature T] [--prime TEXT]' "
-               f"prints a sample from a saved model; '{PROG} score CHECKPOINT FILE' its bits/char "
-               f"on a text; '{PROG} neurons CHECKPOINT [CORPUS]' which units track text "
-               f"features; '{PROG} runs [CORPUS]' lists the runs; "
-               f"'{PROG} serve [CORPUS]' serves the app to a browser; '{PROG} attach [RUN]' "
-               f"joins a live run from another terminal. Ctrl+C, SIGTERM and "
-               f"SIGHUP end a run at the next step and save it. {Exit.describe()}",
+        description="Train a character-level vanilla RNN (min-char-rnn, or an LSTM or GRU) and "
+                    "watch it learn, live in the terminal, or headless with the original "
+                    "script's output.",
+        epilog=examples(
+            (f"{PROG}", "the app, on the bundled verse"),
+            (f"{PROG} my_text.txt --seed 42", "your own text, reproducibly"),
+            (f"{PROG} --model gru-2x256 --iters 4000", "a preset, for a budget"),
+            (f"{PROG} --headless --iters 5000", "no UI: the original's output"),
+            (f"{PROG} --resume latest my_text.txt", "continue the newest checkpoint"),
+        ) + "\n\ncommands (each has its own --help and examples):\n" + "\n".join(
+            f"  {PROG} {command:<21}  {what}" for command, what in COMMANDS)
+        + f"\n\nCtrl+C, SIGTERM and SIGHUP end a run at the next step and save it. "
+          f"{Exit.describe()}",
     )
     p.add_argument("corpus", nargs="?", metavar="CORPUS",
                    help="UTF-8 text file to train on (default: the bundled verse corpus)")
-    p.add_argument("--headless", action="store_true",
-                   help="train without the UI and print samples and 'iter N, loss: X' lines")
-    p.add_argument("--iters", type=count_arg, default=None, metavar="N",
-                   help="stop after N (more) iterations (default: run until Ctrl+C or q)")
-    model = p.add_argument_group("model and training")
+    p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    model = p.add_argument_group("model", "what is trained (fixed once it exists)")
     model.add_argument("--model", default=None, metavar="NAME",
                        help=f"a preset: {', '.join(PRESETS)} (default {DEFAULT_PRESET}, the "
                             "original); the flags below override its settings")
@@ -114,6 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"recurrent cell (default {d.cell}: tanh)")
     model.add_argument("--layers", type=int_arg, default=None, metavar="L",
                        help=f"stacked layers, 1-{MAX_LAYERS} (default {d.layers})")
+    model.add_argument("--hidden", type=int_arg, default=None, metavar="H",
+                       help=f"hidden units (default {d.hidden_size})")
     model.add_argument("--dropout", type=float_arg, default=None, metavar="P",
                        help="dropout between layers and before the output, training only "
                             f"(0-{MAX_DROPOUT:g}; default 0)")
@@ -121,53 +132,55 @@ def build_parser() -> argparse.ArgumentParser:
                        help="streams trained at once, from evenly spaced offsets (default 1)")
     model.add_argument("--dtype", choices=DTYPES, default=None,
                        help=f"precision (default {d.dtype}; float32 is faster)")
-    model.add_argument("--optimizer", choices=tuple(DEFAULT_LEARNING_RATE), default=None,
-                       help="adagrad (default, lr 0.1), rmsprop or adam (lr 2e-3)")
     model.add_argument("--seed", type=int_arg, default=None, metavar="S",
                        help="np.random.seed(S) before drawing the weights (min-char-rnn: Wxh, "
                             "Whh, Why, as the original; default: random, and printed)")
-    model.add_argument("--hidden", type=int_arg, default=None, metavar="H",
-                       help=f"hidden units (default {d.hidden_size})")
-    model.add_argument("--seq-length", type=int_arg, default=None, metavar="T",
-                       help=f"BPTT window in characters (default {d.seq_length})")
-    model.add_argument("--lr", type=float_arg, default=None, metavar="LR",
-                       help=f"learning rate (default: the optimizer's; Adagrad "
-                            f"{d.learning_rate:g})")
-    model.add_argument("--cooldown", type=float_arg, default=None, metavar="F",
-                       help="over the last F (0-1) of the --iters budget the learning rate "
-                            "falls linearly to 0, counted from iteration 0 so a resumed run "
-                            "keeps its schedule (default 0: constant; the batched presets "
-                            "0.2, which without --iters leave the rate constant); needs "
-                            "--iters")
-    model.add_argument("--val-fraction", type=float_arg, default=None, metavar="F",
-                       help="hold out the last F of the corpus (0-0.5) and report validation "
-                            "bits/char (default 0: train on all of it, as the original)")
-    model.add_argument("--eval-every", type=int_arg, default=None, metavar="N",
-                       help=f"iterations between validation passes (default {d.eval_every})")
-    model.add_argument("--threads", type=int_arg, default=None, metavar="N",
-                       help=f"BLAS threads for training, 1-{MAX_THREADS} (default: the "
-                            "model's, measured: " + ", ".join(
-                                f"{name} {p.threads}" for name, p in PRESETS.items())
-                            + "; OPENBLAS_NUM_THREADS or OMP_NUM_THREADS in the environment "
-                              "win)")
-    model.add_argument("--exact", action="store_true",
-                       help="the original arithmetic bit for bit throughout (slower); the default "
-                            f"mode uses it for the first {EXACT_WARMUP} iterations, then "
-                            "whole-window matrix products")
-    sampling = p.add_argument_group("sampling and output")
+    training = p.add_argument_group("training", "how it learns")
+    training.add_argument("--iters", type=count_arg, default=None, metavar="N",
+                          help="stop after N (more) iterations (default: run until Ctrl+C or "
+                               "q)")
+    training.add_argument("--optimizer", choices=tuple(DEFAULT_LEARNING_RATE), default=None,
+                          help="adagrad (default, lr 0.1), rmsprop or adam (lr 2e-3)")
+    training.add_argument("--lr", type=float_arg, default=None, metavar="LR",
+                          help=f"learning rate (default: the optimizer's; Adagrad "
+                               f"{d.learning_rate:g})")
+    training.add_argument("--seq-length", type=int_arg, default=None, metavar="T",
+                          help=f"BPTT window in characters (default {d.seq_length})")
+    training.add_argument("--cooldown", type=float_arg, default=None, metavar="F",
+                          help="over the last F (0-1) of the --iters budget the learning rate "
+                               "falls linearly to 0, counted from iteration 0 so a resumed run "
+                               "keeps its schedule (default 0: constant; the batched presets "
+                               "0.2, which without --iters leave the rate constant); needs "
+                               "--iters")
+    training.add_argument("--val-fraction", type=float_arg, default=None, metavar="F",
+                          help="hold out the last F of the corpus (0-0.5) and report "
+                               "validation bits/char (default 0: train on all of it, as the "
+                               "original)")
+    training.add_argument("--eval-every", type=int_arg, default=None, metavar="N",
+                          help=f"iterations between validation passes (default {d.eval_every})")
+    training.add_argument("--threads", type=int_arg, default=None, metavar="N",
+                          help=f"BLAS threads for training, 1-{MAX_THREADS} (default: the "
+                               "model's, measured: " + ", ".join(
+                                   f"{name} {p.threads}" for name, p in PRESETS.items())
+                               + "; OPENBLAS_NUM_THREADS or OMP_NUM_THREADS in the environment "
+                                 "win)")
+    training.add_argument("--exact", action="store_true",
+                          help="the original arithmetic bit for bit throughout (slower); the "
+                               f"default mode uses it for the first {EXACT_WARMUP} iterations, "
+                               "then whole-window matrix products")
+    sampling = p.add_argument_group("sampling", "the text it writes as it learns")
     sampling.add_argument("--sample-every", type=count_arg, default=None, metavar="N",
-                          help=f"sample every N iterations, 0 = never (default {d.sample_every})")
+                          help=f"sample every N iterations, 0 = never (default "
+                               f"{d.sample_every})")
     sampling.add_argument("--sample-length", type=int_arg, default=None, metavar="N",
                           help=f"characters per sample (default {d.sample_length})")
     sampling.add_argument("--temperature", type=float_arg, default=None, metavar="T",
-                          help=f"sampling temperature, {MIN_TEMPERATURE:g} to {MAX_TEMPERATURE:g} "
-                               f"(default {d.temperature:g}; --greedy for argmax)")
+                          help=f"sampling temperature, {MIN_TEMPERATURE:g} to "
+                               f"{MAX_TEMPERATURE:g} (default {d.temperature:g}; --greedy for "
+                               "argmax)")
     sampling.add_argument("--greedy", action="store_true",
                           help="sample the most likely character (argmax) instead of drawing")
-    sampling.add_argument("--print-every", type=count_arg, default=100, metavar="N",
-                          help="headless: print 'iter N, loss: X' every N iterations, "
-                               "0 = never (default 100)")
-    files = p.add_argument_group("checkpoints and logs")
+    files = p.add_argument_group("files", "checkpoints, run logs and where they go")
     files.add_argument("--checkpoint-dir", metavar="DIR", default=None,
                        help="where checkpoints go (default: the user data dir; see --paths)")
     files.add_argument("--save-every", type=count_arg, default=None, metavar="N",
@@ -183,17 +196,30 @@ def build_parser() -> argparse.ArgumentParser:
                        help="append run metrics as JSON lines to FILE (default: the log dir)")
     files.add_argument("--paths", action="store_true",
                        help="print the directories in use and exit")
-    files.add_argument("--no-listen", action="store_true",
-                       help="do not listen for clients: no other terminal or browser can "
-                            f"attach to this run ('{PROG} attach'); by default every run "
-                            "listens on a socket only its user can open")
     files.add_argument("--run-id", default=None, help=argparse.SUPPRESS)  # the hand-over's
-    p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    display = p.add_argument_group("display", "where the run shows, and who else may watch it")
+    display.add_argument("--headless", action="store_true",
+                         help="train without the UI and print samples and 'iter N, loss: X' "
+                              "lines")
+    display.add_argument("--print-every", type=count_arg, default=100, metavar="N",
+                         help="headless: print 'iter N, loss: X' every N iterations, "
+                              "0 = never (default 100)")
+    display.add_argument("--no-listen", action="store_true",
+                         help="do not listen for clients: no other terminal or browser can "
+                              f"attach to this run ('{PROG} attach'); by default every run "
+                              "listens on a socket only its user can open")
     return p
 
 
 def build_sample_parser() -> argparse.ArgumentParser:
-    p = Parser(prog=f"{PROG} sample", description="Print a sample from a saved model.")
+    p = Parser(prog=f"{PROG} sample", description="Print a sample from a saved model.",
+               epilog=examples(
+                   (f"{PROG} sample CKPT.npz", "200 characters from the model's carried state"),
+                   (f"{PROG} sample CKPT.npz --prime 'The ' --length 400", "continue a text"),
+                   (f"{PROG} sample CKPT.npz --temperature 0.5 --seed 1",
+                    "less adventurous, the same text every time"),
+               ) + f"\n\nCheckpoints are under '{PROG} --paths' (checkpoints), one folder per "
+                   "corpus.")
     p.add_argument("checkpoint", metavar="CHECKPOINT", help="a .npz checkpoint")
     p.add_argument("--length", type=int_arg, default=200, metavar="N", help="characters (200)")
     p.add_argument("--temperature", type=float_arg, default=None, metavar="T",

@@ -23,7 +23,7 @@ from engine.store.runs import (
 )
 
 from ..paths import user_paths
-from .arguments import Parser, refuse_empty_paths
+from .arguments import Parser, examples, refuse_empty_paths
 from .exit_status import Exit
 from .output import PROG, Output, say
 
@@ -33,7 +33,13 @@ BOLD, PLAIN = "\x1b[1m", "\x1b[0m"
 def build_runs_parser() -> argparse.ArgumentParser:
     p = Parser(prog=f"{PROG} runs",
                 description="List the runs in the log folder (and --log files): newest first, "
-                            "with the hyperparameters that differ between them.")
+                            "with the hyperparameters that differ between them.",
+                epilog=examples(
+                    (f"{PROG} runs", "every logged run, newest first"),
+                    (f"{PROG} runs my_text.txt --sort bits", "this corpus's, best first"),
+                    (f"{PROG} runs --sort learning_rate --reverse", "by a setting"),
+                    (f"{PROG} runs --log elsewhere.jsonl", "and a log kept elsewhere"),
+                ))
     p.add_argument("corpus", nargs="?", metavar="CORPUS",
                    help="only runs on a corpus of this file name")
     p.add_argument("--log", action="append", default=[], metavar="FILE",

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from ..link.client import AttachError
-from .arguments import Parser
+from .arguments import Parser, examples
 from .exit_status import Exit
 from .main import UsageError
 from .output import PROG, say
@@ -28,7 +28,14 @@ def build_serve_parser() -> argparse.ArgumentParser:
     p = Parser(prog=f"{PROG} serve", add_help=True,
                 description="Serve the app to web browsers with textual-serve: each browser "
                             "tab gets its own training session. Other options and CORPUS are "
-                            f"the app's (see '{PROG} --help').")
+                            f"the app's (see '{PROG} --help').",
+                epilog=examples(
+                    (f"{PROG} serve", "http://localhost:8000, the bundled verse"),
+                    (f"{PROG} serve --port 8080 my_text.txt --seed 1",
+                     "another port, your text"),
+                    (f"{PROG} serve --attach 20261206-1905",
+                     "every tab joins that live run"),
+                ) + f"\n\nNeeds the serve extra: {INSTALL_HINT}.")
     p.add_argument("--host", default="localhost",
                    help="address to listen on (default localhost: this machine only)")
     p.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
