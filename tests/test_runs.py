@@ -87,7 +87,7 @@ def test_the_table_of_real_runs_shows_what_differs(three_runs):
         # the table's numbers are the log's own
         records = [json.loads(s) for s in run.path.read_text().splitlines()]
         last = [r for r in records if r["kind"] == "iter"][-1]
-        assert run.last_bits == last["bits_per_char"] and run.wall_time == last["wall_time"]
+        assert run.last_bits == last["avg_bits"] and run.wall_time == last["wall_time"]
     columns = table_columns(found.runs)
     assert columns[:5] == ("started", "corpus", "model", "learning_rate", "seed")
     by_lr = sort_runs(found.runs, "learning_rate")

@@ -36,8 +36,10 @@ from engine.config import (
     MAX_TEMPERATURE,
     MIN_TEMPERATURE,
     MODEL_FIELDS,
+    NETWORK_VAL_FRACTION,
 )
 from engine.presets import DEFAULT_PRESET, PRESETS, preset
+from engine.schedule import MAX_VALIDATION_INTERVAL, MIN_VALIDATION_INTERVAL, VALIDATION_SHARE
 from engine.store.checkpoint import (
     CheckpointError,
     CheckpointStore,
@@ -133,9 +135,13 @@ def build_parser() -> argparse.ArgumentParser:
                             "--iters")
     model.add_argument("--val-fraction", type=float_arg, default=None, metavar="F",
                        help="hold out the last F of the corpus (0-0.5) and report validation "
-                            "bits/char (default 0: train on all of it, as the original)")
-    model.add_argument("--eval-every", type=int_arg, default=None, metavar="N",
-                       help=f"iterations between validation passes (default {d.eval_every})")
+                            "bits/char (default: min-char-rnn 0, training on all of it as "
+                            f"the original; a network {NETWORK_VAL_FRACTION:g}, if the text "
+                            "has room)")
+    model.add_argument("--eval-every", type=count_arg, default=None, metavar="N",
+                       help="validate every N iterations (default 0: by training time, every "
+                            f"{MIN_VALIDATION_INTERVAL:g} s to {MAX_VALIDATION_INTERVAL:g} s of "
+                            f"it and at most {100 * VALIDATION_SHARE:g}%% of it)")
     model.add_argument("--exact", action="store_true",
                        help="the original arithmetic bit for bit throughout (slower); the default "
                             f"mode uses it for the first {EXACT_WARMUP} iterations, then "

@@ -1,4 +1,4 @@
-"""Run logs read back: finding them, parsing them (cached), the runs table and smoothing.
+"""Run logs read back: finding them, parsing them (cached), the runs table and overlay curves.
 
 The CLI's `runs` table and the app's runs screen share everything here. A log is the JSON
 lines `engine.store.runlog.MetricsLog` writes; a file may hold several runs (each from its
@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..units import ema_debiased
 from .files import FileRefused, open_regular
 from .runlog import RUN_ID
 
@@ -39,7 +40,9 @@ class Points:
     chars_seen: np.ndarray
     wall_time: np.ndarray
     loss_bits: np.ndarray  # the record's own window loss, bits/char (the raw series)
-    smooth_bits: np.ndarray  # the original's 0.999 smoothed loss, bits/char
+    # the run's loss readout, bits/char: the debiased average the screens showed (avg_bits),
+    # or in logs from before it, the original's 0.999 smoothed loss
+    smooth_bits: np.ndarray
 
     def __len__(self) -> int:
         return int(self.iteration.size)
@@ -92,7 +95,7 @@ class Run:
 
     @property
     def last_bits(self) -> float | None:
-        """The last smoothed loss in bits/char."""
+        """The last loss readout in bits/char (see Points.smooth_bits)."""
         return _last_finite(self.points.smooth_bits)
 
     @property
@@ -165,6 +168,8 @@ class _Builder:
             if "loss_bits" not in record:  # a legacy record: T from its smoothed loss
                 loss, sl = _number(record.get("loss")), _number(record.get("smooth_loss"))
                 raw = loss / sl * smooth if sl > 0 else math.nan
+            if record.get("avg_bits") is not None:
+                smooth = _number(record["avg_bits"])
             self.rows.append((float(it), _number(record.get("chars_seen")),
                               _number(record.get("wall_time")), raw, smooth))
         elif kind == "val":
@@ -439,26 +444,7 @@ def table_columns(runs: Sequence[Run]) -> tuple[str, ...]:
     return (*COLUMNS[:3], *differing(runs), *COLUMNS[3:])
 
 
-# -- smoothing and the overlay ---------------------------------------------------------------
-
-def ema_debiased(values: np.ndarray, weight: float) -> np.ndarray:
-    """An exponential moving average, debiased as Adam's moments are: point k is
-    sum_j w^(k-j) (1-w) y_j / (1 - w^(n_k)), over the n_k finite points so far, so the first
-    points are neither dragged toward zero nor toward the first value. Non-finite points
-    stay nan and do not count. weight 0 returns the values."""
-    values = np.asarray(values, dtype=float)
-    if not 0.0 <= weight < 1.0:
-        raise ValueError(f"smoothing weight must be in [0, 1), got {weight}")
-    out = np.full(values.shape, math.nan)
-    m, n = 0.0, 0
-    for i, v in enumerate(values.tolist()):
-        if not math.isfinite(v):
-            continue
-        m = weight * m + (1.0 - weight) * v
-        n += 1
-        out[i] = m / (1.0 - weight**n)
-    return out
-
+# -- the overlay (smoothed by engine.units.ema_debiased) ------------------------------------------
 
 @dataclass(frozen=True)
 class OverlaySeries:
