@@ -34,6 +34,14 @@ class RunRecorder:
         self.final_iteration: int | None = None
         self.final_error: str | None = None  # why the final save failed
 
+    @property
+    def run(self) -> str:
+        """The run's id, which its log and checkpoints carry ("" when it has neither)."""
+        for owner in (self.log, self.store):
+            if owner is not None and owner.run:
+                return owner.run
+        return ""
+
     def begin(self, trainer: Trainer) -> None:
         """Write the log's header now, before the first step (else the first step does)."""
         if self.log is not None:

@@ -21,7 +21,7 @@ from textual.worker import Worker, WorkerState
 
 from engine import Config, ConfigError, CorpusError, Outcome, Trainer, check_trainer
 from engine.inspect.gradcheck import CheckCancelled
-from engine.presets import RUN_FIELDS, preset
+from engine.presets import preset
 from engine.store.checkpoint import CheckpointError, CheckpointStore, load_checkpoint
 
 from ..cli.exit_status import ENDING_SIGNALS, Exit
@@ -403,8 +403,7 @@ class CharRNNApp(App[int]):
         same = choice.seed == SAME
         config = self.config
         if choice.preset is not None:  # its model and training settings; the rest stays
-            config = preset(choice.preset).config(**{
-                f: getattr(config, f) for f in RUN_FIELDS})
+            config = preset(choice.preset).carrying(config)
         try:
             config = config.with_changes(seed=self.config.seed if same else None)
             trainer = Trainer(self.trainer.corpus, config)

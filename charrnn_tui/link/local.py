@@ -34,7 +34,8 @@ class Session:
         """A session whose monitor calls `notify(urgent)` after each snapshot and whose
         recorder sends its messages to `report` (the screen, not stderr under it)."""
         control = Control(paused=paused)
-        monitor = Monitor(trainer, control, notify=notify)
+        monitor = Monitor(trainer, control, notify=notify,
+                          run=getattr(recorder, "run", ""))
         if recorder is not None:
             recorder.report = report
             recorder.on_saved = tell_monitor_too(monitor.note_saved, recorder.on_saved)
