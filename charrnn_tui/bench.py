@@ -14,12 +14,12 @@ slices of S seconds in that one process:
 
 Slices a second apart see the same machine: on a shared VM the speed of a core drifts by
 tens of percent within seconds, which swamps a few percent of overhead when whole runs are
-compared. It prints each pair, the median of the pair ratios (the bar is 0.90), the UI
+compared. It prints each pair, the median of the pair ratios (the bar is 0.95), the UI
 thread's share of a core (`time.thread_time` in the event-loop thread, during app slices),
 and how long `s` takes to show a sample while training. With `--view NAME` (hidden, surprisal,
 stepthrough, gradcheck, chart, runs, neurons, influence, yourtext) that view is in front during
 the app slices instead of the main screen (the sample latency is then not measured: the
-samples pane is covered).
+samples pane is covered); the runs view overlays up to two logged runs besides this one.
 """
 
 from __future__ import annotations
@@ -40,6 +40,8 @@ from engine.bench.corpora import SHARED_CORPUS, default_corpus
 from .waiting import until
 
 SETTLE = 0.3  # seconds after switching before a slice is counted
+BAR = 0.95  # the app keeps at least this share of the headless rate, with any screen open
+OVERLAID = 2  # logged runs the runs view draws besides this one
 
 
 @dataclass
@@ -105,6 +107,8 @@ def measure(corpus, config: Config, pairs: int, seconds: float, hz: float,
             app.push_screen(actions.VIEWS[view](trainer.corpus.vocab))
             await until(lambda: app.session.monitor.views == app.screen.NEEDS
                         and app.screen.NAME == view)
+            if view == "runs":
+                await pick_runs(app.screen)
         for i in range(pairs):
             if i % 2 == 0:  # alternate the order, so a drift hits both sides alike
                 head = await headless_slice()
@@ -130,6 +134,16 @@ def measure(corpus, config: Config, pairs: int, seconds: float, hz: float,
 
         asyncio.run(headless())
     return results, latencies
+
+
+async def pick_runs(runs_view) -> None:
+    """Overlay up to OVERLAID logged runs (the user's) in the runs view, as a user would."""
+    await until(lambda: runs_view.found is not None, timeout=60)
+    for row in range(len(runs_view.runs)):
+        if len(runs_view.picked) >= OVERLAID:
+            break
+        runs_view.table.move_cursor(row=row)
+        runs_view.action_pick()
 
 
 def first_frame(argv: list[str], home: str, timeout: float = 10.0) -> float:
@@ -221,14 +235,14 @@ def main(argv: list[str] | None = None) -> int:
     latencies = latencies or [float("nan")]
     med = statistics.median
     ratio = med(p.ratio for p in pairs)
-    print(f"median ratio app/headless {ratio:.3f} (the bar is 0.90); mean "
+    print(f"median ratio app/headless {ratio:.3f} (the bar is {BAR:.2f}); mean "
           f"{statistics.mean(p.ratio for p in pairs):.3f}; medians headless "
           f"{med(p.headless for p in pairs):.0f} it/s, app {med(p.app for p in pairs):.0f} it/s")
     print(f"UI thread {100 * med(p.ui_share for p in pairs):.1f}% of a core (median of app "
           f"slices); 's' to screen while training: {1000 * med(latencies):.0f} ms median, "
           f"{1000 * max(latencies):.0f} ms max; load average {os.getloadavg()[0]:.2f} on "
           f"{os.cpu_count()} CPUs; view {args.view or 'none (main screen)'}")
-    return 0 if ratio >= 0.9 else 1
+    return 0 if ratio >= BAR else 1
 
 
 if __name__ == "__main__":
