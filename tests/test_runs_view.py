@@ -114,7 +114,7 @@ async def test_resuming_from_a_runs_checkpoint(tmp_path):
 async def test_the_runs_screen_lists_this_run_once_as_the_live_one(tmp_path):
     paths = _logged_runs(tmp_path)
     run = new_run_id()
-    trainer = make_trainer()
+    trainer = make_trainer(val_fraction=0.2, eval_every=20)
     log = MetricsLog(user_paths().logs / f"{run}-tiny.txt.jsonl", run=run)
     recorder = RunRecorder(CheckpointStore(tmp_path / "ck", run=run), 0, log, 20)
     recorder.begin(trainer)
@@ -141,6 +141,11 @@ async def test_the_runs_screen_lists_this_run_once_as_the_live_one(tmp_path):
         np.testing.assert_allclose(curve.raw, np.array(snap.window_history) / math.log(2))
         np.testing.assert_allclose(curve.smoothed,
                                    ema_debiased(curve.raw, WEIGHTS[view.smoothing]))
+        # and its validation passes on the same axis, dashed in its colour
+        assert curve.val.tolist() == [b for _, b in snap.val_history] == [
+            b for _, b in app.trainer.val_history]
+        assert curve.val_x.tolist() == [0 + 1, 20 + 1, 40 + 1]
+        assert [s.dashed for s in view.plot.series] == [False, False, True]
         other = next(i for i, name in enumerate(names) if name != run)
         view.table.move_cursor(row=other)
         await pilot.press("space")

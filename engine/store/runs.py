@@ -448,43 +448,79 @@ def table_columns(runs: Sequence[Run]) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class OverlaySeries:
-    """One run's curve on an overlay chart: x, the raw bits/char, and its smoothing."""
+    """One run's curves on an overlay chart: x, the raw bits/char and its smoothing, and its
+    validation passes (at val_x, bits/char) on the same axis."""
 
     label: str
     x: np.ndarray
     raw: np.ndarray
     smoothed: np.ndarray
     iteration: np.ndarray = field(default_factory=lambda: np.empty(0))
+    val_x: np.ndarray = field(default_factory=lambda: np.empty(0))
+    val: np.ndarray = field(default_factory=lambda: np.empty(0))
+    val_iteration: np.ndarray = field(default_factory=lambda: np.empty(0))
+
+
+def val_at(iterations: np.ndarray, x: np.ndarray, val_iterations: np.ndarray) -> np.ndarray:
+    """Where validation passes fall on an axis known at `iterations`: interpolated, and past
+    either end along the nearest segment (a pass at iteration 1 comes before the first
+    record); nan when the axis is not known at all."""
+    known = np.isfinite(x) & np.isfinite(iterations)
+    its, xs = iterations[known], x[known]
+    if its.size == 0:
+        return np.full(val_iterations.shape, math.nan)
+    if its.size == 1:  # one point: in proportion to the iterations
+        return val_iterations * (xs[0] / its[0]) if its[0] else np.full(val_iterations.shape,
+                                                                        xs[0])
+    out = np.interp(val_iterations, its, xs)
+    before, after = val_iterations < its[0], val_iterations > its[-1]
+    out[before] = xs[0] + (val_iterations[before] - its[0]) * _slope(its[:2], xs[:2])
+    out[after] = xs[-1] + (val_iterations[after] - its[-1]) * _slope(its[-2:], xs[-2:])
+    return out
+
+
+def _slope(its: np.ndarray, xs: np.ndarray) -> float:
+    return float((xs[1] - xs[0]) / (its[1] - its[0])) if its[1] != its[0] else 0.0
 
 
 def overlay(run: Run, axis: str, weight: float, label: str | None = None) -> OverlaySeries:
     """A logged run's curve against `axis`: the records' window losses (raw) and their
-    debiased EMA; points without that x (an old log has no chars_seen) are left out."""
+    debiased EMA, and its validation passes; points without that x (an old log has no
+    chars_seen) are left out."""
     pts = run.points
     x = pts.x(axis)
     keep = np.isfinite(x) & np.isfinite(pts.loss_bits)
     raw = pts.loss_bits[keep]
+    val_its = np.array([it for it, _ in run.val], dtype=float)
+    val = np.array([b for _, b in run.val], dtype=float)
+    val_x = val_its if axis == "iterations" else val_at(pts.iteration, x, val_its)
+    shown = np.isfinite(val_x) & np.isfinite(val)
     return OverlaySeries(label or run.name, x[keep], raw, ema_debiased(raw, weight),
-                         pts.iteration[keep])
+                         pts.iteration[keep], val_x[shown], val[shown], val_its[shown])
 
 
 def write_overlay_csv(path: str | os.PathLike[str], series: Sequence[OverlaySeries],
                       axis: str) -> int:
-    """The overlaid curves as long-format CSV (one row per point); returns the rows written."""
+    """The overlaid curves as long-format CSV (one row per point: a training point's raw and
+    smoothed loss, or a validation pass's); returns the rows written."""
     rows = 0
     with open(path, "w", newline="", encoding="utf-8") as f:
         out = csv.writer(f)
-        out.writerow(["run", "iteration", axis, "raw_bits_per_char", "smoothed_bits_per_char"])
+        out.writerow(["run", "iteration", axis, "raw_bits_per_char", "smoothed_bits_per_char",
+                      "val_bits_per_char"])
         for s in series:
             its = s.iteration if s.iteration.size == s.x.size else np.full(s.x.size, math.nan)
             for it, x, raw, sm in zip(its.tolist(), s.x.tolist(), s.raw.tolist(),
                                       s.smoothed.tolist()):
                 out.writerow([s.label, "" if not math.isfinite(it) else int(it), repr(x),
-                              repr(raw), repr(sm)])
+                              repr(raw), repr(sm), ""])
+                rows += 1
+            for it, x, v in zip(s.val_iteration.tolist(), s.val_x.tolist(), s.val.tolist()):
+                out.writerow([s.label, int(it), repr(x), "", "", repr(v)])
                 rows += 1
     return rows
 
 
 __all__ = ["LogCache", "OverlaySeries", "Points", "Run", "Scan", "cell_text",
            "differing", "discover", "ema_debiased", "overlay", "parse_log", "scan", "sort_runs",
-           "table_columns", "write_overlay_csv"]
+           "table_columns", "val_at", "write_overlay_csv"]

@@ -6,8 +6,9 @@ click on a header) sorts by the next column, `f` keeps this corpus's runs only. 
 run for the overlay; enter opens its details (config, checkpoints to resume from, samples).
 
 The overlay draws each picked run in its own colour with a legend, and this run live among
-them: `x` cycles iterations / characters seen / wall time, `L` a log y axis, `[` `]` the
-smoothing, a debiased EMA drawn over the raw series (dim); `e` exports the curves to CSV.
+them, training and validation (dashed) in bits/char on one axis: `x` cycles iterations /
+characters seen / wall time, `L` a log y axis, `[` `]` the smoothing, a debiased EMA drawn
+over the raw series (dim); `e` exports the curves to CSV.
 This run is listed once: its log's row is marked live (the snapshot names its run id) and
 its curve comes from the snapshot, so it is never picked a second time from its log.
 The logs are read in a thread worker with a progress bar (escape cancels), through a cache
@@ -41,6 +42,7 @@ from engine.store.runs import (
     scan,
     sort_runs,
     table_columns,
+    val_at,
     write_overlay_csv,
 )
 from engine.units import bits
@@ -294,8 +296,14 @@ class RunsView(PlotView):
             x = its * snap.stats.chars_seen / max(1, n)
         raw = bits(np.array(snap.window_history))
         keep = np.isfinite(x)
+        # validation passes: (step, bits) in the snapshot, at the iterations completed
+        val_its = np.array([it + 1 for it, _ in snap.val_history], dtype=float)
+        val = np.array([b for _, b in snap.val_history], dtype=float)
+        val_x = val_its if self.axis == "iterations" else val_at(its, x, val_its)
+        shown = np.isfinite(val_x) & np.isfinite(val)
         return OverlaySeries(f"{LIVE}: this run", x[keep], raw[keep],
-                             ema_debiased(raw[keep], weight), its[keep])
+                             ema_debiased(raw[keep], weight), its[keep], val_x[shown],
+                             val[shown], val_its[shown])
 
     def _draw_overlay(self) -> None:
         snap = self.snapshot
@@ -311,6 +319,8 @@ class RunsView(PlotView):
             if WEIGHTS[self.smoothing] > 0:
                 series.append(Series(c.x, c.raw, style + FAINT))
             series.append(Series(c.x, c.smoothed, style))
+            if c.val.size:  # its validation on the same axis, dashed in its colour
+                series.append(Series(c.val_x, c.val, style, dashed=True))
             legend.append((c.label, style))
         label = duration if self.axis == "wall" else (lambda v: compact_count(int(v)))
         self.plot.plot(series, self.log_y, label, legend)
@@ -330,7 +340,8 @@ class RunsView(PlotView):
                  (f" · sorted by {header_text(self.sort_column)}", "dim")),
             line(("overlay", "bold"), f" of {len(self.picked)} picked + this run (live) · x ",
                  (AXIS_NAMES[self.axis], "bold"), f" · y {'log' if self.log_y else 'linear'}"
-                 f" · smoothing {w:g} (debiased EMA" + (", raw dim beneath)" if w else ")"),
+                 f" · smoothing {w:g} (debiased EMA" + (", raw dim beneath)" if w else ")")
+                 + " · validation dashed",
                  ("   space picks · enter details · S sort · f this corpus", "dim")),
         ])
 

@@ -7,7 +7,8 @@ with numpy once per new frame; `render_line` only returns prepared strips.
 
 For comparing runs, series may use the run colours (`run-0` .. `run-5`) and the suffix
 ` faint` (a raw series drawn dim, under its smoothing; its outliers do not set the y range),
-and `plot` takes a legend: a row of (label, style) pairs drawn over the chart.
+a series may be dashed (a run's validation, in its colour), and `plot` takes a legend: a row
+of (label, style) pairs drawn over the chart.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ _BITS = np.array([[0x01, 0x08], [0x02, 0x10], [0x04, 0x20], [0x40, 0x80]], dtype
 
 
 RUN_COLOURS = 6  # run-0 .. run-5, then they repeat
+DASH = 3  # dot columns per dash (and per gap) of a dashed series
 FAINT = " faint"  # a style key's suffix: the same colour, dimmed
 
 
@@ -40,6 +42,7 @@ class Series:
     xs: np.ndarray
     ys: np.ndarray
     style: str  # component class suffix ("train", "val", "run-N"), maybe + FAINT
+    dashed: bool = False  # drawn in dashes (a run's validation beside its training line)
 
 
 def run_style(i: int) -> str:
@@ -222,11 +225,12 @@ def chart_rows(series: Sequence[Series], width: int, height: int, log_y: bool,
     pw, ph = width - Y_LABEL - 1, height - 2 - len(top)
     if pw < 4 or ph < 2:
         return [[("(too small for a chart)", "axis")]]
-    clean = []
+    clean, dashed = [], []
     for s in series:
         keep = np.isfinite(s.ys) & np.isfinite(s.xs) & ((s.ys > 0) if log_y else True)
         ys = np.log10(s.ys[keep]) if log_y else s.ys[keep]
         clean.append((s.xs[keep], ys, s.style))
+        dashed.append(s.dashed)
     all_x = np.concatenate([c[0] for c in clean]) if clean else np.empty(0)
     # a faint (raw) series sets the y range by its 2nd-98th percentiles only: one noisy window
     # must not flatten the curves drawn over it (its spikes run to the edge)
@@ -240,8 +244,12 @@ def chart_rows(series: Sequence[Series], width: int, height: int, log_y: bool,
     y_range = (y_lo - pad, y_hi + pad)
     codes = np.zeros((ph, pw), dtype=np.int64)
     owner = np.zeros((ph, pw), dtype=np.int64)  # 1 + index of the series drawn last; 0 none
+    gaps = (np.arange(2 * pw) // DASH) % 2 == 1  # the dot columns a dashed line leaves out
     for k, (xs, ys, _) in enumerate(clean):  # later series (validation) over earlier ones
-        c = braille(dots_of(xs, ys, x_range, y_range, pw, ph))
+        dots = dots_of(xs, ys, x_range, y_range, pw, ph)
+        if dashed[k]:
+            dots[:, gaps] = False
+        c = braille(dots)
         owner[c > 0] = k + 1
         codes |= c
     keys = ["", *(style for _, _, style in clean)]
