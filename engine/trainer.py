@@ -2,7 +2,9 @@
 
 `Trainer.step()` is exactly one iteration of the original `while True:` body, in its order:
 reset at the end of the data (or on the first iteration), take a window, sample every
-`sample_every` iterations, loss and gradients, smoothed loss, Adagrad update, advance.
+`sample_every` iterations, loss and gradients, smoothed loss, Adagrad update, advance. Beside
+the original's numbers it keeps what the screens show (`average`, engine/units.py) and, with a
+held-out part, validates when due (every `eval_every` iterations, or on training time).
 
 The same loop trains every model (engine/nets/learners.py): with `batch` B > 1, B streams read the
 corpus from evenly spaced offsets, each wrapping to 0 with a zero state as the original's
@@ -471,7 +473,6 @@ class Trainer:
             moment_norm=tuple(_norm(m) for m in learner.moment_segments()),
             model=cfg.describe_model(),
         )
-
 
     def epoch_progress(self) -> float:
         """The share of the current pass over the training text already read."""
