@@ -24,13 +24,13 @@ and how long `s` takes to show a sample while training. With `--view NAME` (hidd
 stepthrough, gradcheck, chart, runs, neurons, influence, yourtext; several, comma-separated,
 or `all`: the main screen and every view, one after another) that view is in front during
 the app slices instead of the main screen (the sample latency is then not measured: the
-samples pane is covered).
+samples pane is covered); the runs view overlays up to two logged runs besides this one.
 
 `--model` takes presets (comma-separated: one after another, each in an app of its own) and
 `--threads` BLAS thread counts (`default`: the model's, engine/threads.py). With several
 counts every pair measures each count in turn, both sides set to it (the app's through the
-Controls' path, `set_config`), in alternating order, so the app's rate at one count against
-another is read from slices seconds apart. A table at the end puts every model, count and
+Controls' path, `link.change_settings`), in alternating order, so the app's rate at one count
+against another is read from slices seconds apart. A table at the end puts every model, count and
 view side by side in training characters per second, with the app's rate against its rate at
 the first count given ("app vs first").
 """
@@ -57,6 +57,7 @@ from .waiting import until
 
 SETTLE = 0.3  # seconds after switching before a slice is counted
 BAR = 0.95  # the app keeps this share of the headless rate, with any screen in front
+OVERLAID = 2  # logged runs the runs view draws besides this one
 VIEW_NAMES = ("hidden", "surprisal", "stepthrough", "gradcheck", "chart", "runs", "neurons",
               "influence", "yourtext")
 MAIN = "main"  # --view's name for the main screen
@@ -165,6 +166,8 @@ def measure(corpus, config: Config, pairs: int, seconds: float, hz: float,
             app.push_screen(actions.VIEWS[view](trainer.corpus.vocab))
             await until(lambda: app.session.monitor.views == app.screen.NEEDS
                         and app.screen.NAME == view)
+            if view == "runs":
+                await pick_runs(app.screen)
         for i in range(pairs):
             for count in counts if i % 2 == 0 else counts[::-1]:
                 threads = use_threads(count)
@@ -194,6 +197,16 @@ def measure(corpus, config: Config, pairs: int, seconds: float, hz: float,
 
         asyncio.run(headless())
     return results, latencies
+
+
+async def pick_runs(runs_view) -> None:
+    """Overlay up to OVERLAID logged runs (the user's) in the runs view, as a user would."""
+    await until(lambda: runs_view.found is not None, timeout=60)
+    for row in range(len(runs_view.runs)):
+        if len(runs_view.picked) >= OVERLAID:
+            break
+        runs_view.table.move_cursor(row=row)
+        runs_view.action_pick()
 
 
 def first_frame(argv: list[str], home: str, timeout: float = 10.0) -> float:

@@ -35,11 +35,12 @@ class RunRecorder:
         self.final_error: str | None = None  # why the final save failed
 
     @property
-    def run(self) -> str | None:
-        """The run id its checkpoints and log carry."""
-        if self.store is not None:
-            return self.store.run
-        return self.log.run if self.log is not None else None
+    def run(self) -> str:
+        """The run's id, which its log and checkpoints carry ("" when it has neither)."""
+        for owner in (self.log, self.store):
+            if owner is not None and owner.run:
+                return owner.run
+        return ""
 
     def begin(self, trainer: Trainer) -> None:
         """Write the log's header now, before the first step (else the first step does)."""

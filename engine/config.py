@@ -25,6 +25,7 @@ MAX_DROPOUT = 0.9
 MAX_THREADS = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
                else os.cpu_count() or 1)
 THREADS_LIMIT = 4096
+NETWORK_VAL_FRACTION = 0.05  # char-rnn's default val_frac
 # each optimizer's learning rate unless one is given: min-char-rnn's, and char-rnn's
 DEFAULT_LEARNING_RATE = {"adagrad": 0.1, "rmsprop": 2e-3, "adam": 2e-3}
 # the fields that fix a model's weights and layout: set when it is created, never changed
@@ -55,8 +56,10 @@ class Config:
     sample_length: int = 200
     temperature: float = 1.0
     greedy: bool = False
-    val_fraction: float = 0.0  # the last F of the corpus is held out for validation
-    eval_every: int = 1000  # iterations between validation passes (when F > 0)
+    # the last F of the corpus is held out for validation; None: the model's default
+    # (default_val_fraction), which the Trainer settles against the corpus
+    val_fraction: float | None = None
+    eval_every: int = 0  # iterations between validation passes; 0: by training time
     cell: str = "rnn"  # "rnn" (tanh), "lstm" or "gru"
     layers: int = 1
     dropout: float = 0.0  # between layers and before the output, training only
@@ -99,8 +102,9 @@ class Config:
         _int_in("sample every", self.sample_every, 0, 10**12)
         _int_in("sample length", self.sample_length, 1, MAX_SAMPLE_LENGTH)
         _float_in("temperature", self.temperature, MIN_TEMPERATURE, MAX_TEMPERATURE)
-        _float_in("val fraction", self.val_fraction, 0.0, 0.5)
-        _int_in("eval every", self.eval_every, 1, 10**12)
+        if self.val_fraction is not None:
+            _float_in("val fraction", self.val_fraction, 0.0, 0.5)
+        _int_in("eval every", self.eval_every, 0, 10**12)
         if self.threads is not None:
             _int_in("threads", self.threads, 1, THREADS_LIMIT)
 
@@ -109,6 +113,12 @@ class Config:
         """The original's model (any hidden size): nets/min_char.py's RNN trains it, exactly."""
         return (self.cell, self.layers, self.batch, self.dtype, self.optimizer,
                 self.dropout) == ("rnn", 1, 1, "float64", "adagrad", 0.0)
+
+    @property
+    def default_val_fraction(self) -> float:
+        """What a network holds out unless told (char-rnn's val_frac); min-char-rnn holds out
+        nothing, as the original, so its walk and trace stay the original's."""
+        return 0.0 if self.is_min_char_rnn else NETWORK_VAL_FRACTION
 
     def describe_model(self) -> str:
         """What the status line shows, e.g. 'lstm 2×256 · B32 · f32 · adam'."""

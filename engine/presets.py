@@ -32,6 +32,15 @@ class Preset:
         """The preset's Config, with `overrides` (fields given explicitly) on top."""
         return Config(**{**self.fields, **overrides})
 
+    def carrying(self, current: Config) -> Config:
+        """The preset's Config with the RUN_FIELDS of `current` (another model's): the
+        held-out share is kept only where it is not just the old model's default, so a switch
+        from min-char-rnn (none) to a network holds out the network's default."""
+        carried = {f: getattr(current, f) for f in RUN_FIELDS}
+        if current.val_fraction in (None, current.default_val_fraction):
+            carried["val_fraction"] = None
+        return self.config(**carried)
+
 
 # the cooldown acts only where there is a budget (--iters; the quality benchmark's seconds)
 _BATCHED = dict(batch=32, seq_length=64, optimizer="adam", dtype="float32", cooldown=0.2)

@@ -2,7 +2,9 @@
 
 `Trainer.step()` is exactly one iteration of the original `while True:` body, in its order:
 reset at the end of the data (or on the first iteration), take a window, sample every
-`sample_every` iterations, loss and gradients, smoothed loss, Adagrad update, advance.
+`sample_every` iterations, loss and gradients, smoothed loss, Adagrad update, advance. Beside
+the original's numbers it keeps what the screens show (`average`, engine/units.py) and, with a
+held-out part, validates when due (every `eval_every` iterations, or on training time).
 
 The same loop trains every model (engine/nets/learners.py): with `batch` B > 1, B streams read the
 corpus from evenly spaced offsets, each wrapping to 0 with a zero state as the original's
@@ -12,6 +14,7 @@ pointer does, and the window loss is the mean over streams of the summed loss ov
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -22,8 +25,9 @@ from .config import MAX_THREADS, MODEL_FIELDS, Config, ConfigError
 from .data import Corpus, CorpusError
 from .nets.learners import MinCharLearner, make_learner
 from .nets.min_char import PARAM_NAMES
+from .schedule import ValidationSchedule
 from .threads import threads_for
-from .units import bits, smoothed
+from .units import DebiasedAverage, average_weight, bits, horizon_chars, smoothed
 
 ROLLBACK_EVERY = 100  # iterations between in-memory copies of the last good state
 DIVERGENCE_FACTOR = 100.0  # a window loss this many times uniform guessing's is divergence
@@ -66,7 +70,7 @@ class TrainStats:
     smooth_loss: float
     seq_length: int
     position: int  # p of the next window
-    epoch: int  # completed passes over the data
+    epoch: int  # completed passes over the training text (B streams: B*T characters a step)
     chars_seen: int
     learning_rate: float  # the rate of the latest step: the setting times lr_scale
     grad_norm: tuple[float, ...]  # per parameter, in param_names order (after clipping)
@@ -84,6 +88,11 @@ class TrainStats:
     model: str = ""  # Config.describe_model()
     lr_scale: float = 1.0  # the cooldown's factor on the setting (1: none under way)
     threads: int = 1  # BLAS threads the model trains with (engine/threads.py)
+    epoch_progress: float = 0.0  # share of the current pass done, 0 <= share < 1
+    # the debiased average of the window loss per character (nats; nan before a step), over
+    # about `average_chars` characters (engine.units); what the screens show as "the loss"
+    average_loss: float = math.nan
+    average_chars: int = 0
 
 
 @dataclass(frozen=True)
@@ -130,9 +139,12 @@ def sampling_rng(seed: int) -> np.random.RandomState:
 class Trainer:
     """One model, its optimizer state and its walk over one corpus."""
 
-    def __init__(self, corpus: Corpus, config: Config) -> None:
+    def __init__(self, corpus: Corpus, config: Config, *,
+                 clock: Callable[[], float] = time.perf_counter) -> None:
+        """`clock` times the steps for validation on the time schedule (tests inject one)."""
         if config.seed is None:
             config = config.with_changes(seed=fresh_seed())
+        config = settle_val_fraction(corpus, config)
         check_fits(corpus, config)
         self.corpus = corpus
         self.config = config
@@ -151,8 +163,14 @@ class Trainer:
         self.chars_seen = 0
         self.last_loss = math.nan
         self.smooth_loss = float(-np.log(1.0 / V) * config.seq_length)
+        # what the screens show: the window loss per character, debiased (engine/units.py)
+        self.average = DebiasedAverage()
+        self._average_weight = average_weight(config.seq_length * config.batch)
         self._split(config)
         self.val_history: list[tuple[int, float]] = []
+        # when a pass is due without eval_every: after enough training time (engine/schedule.py)
+        self.validation = ValidationSchedule(clock)
+        self._pass_chars = 0  # B streams: characters read in the current pass over the text
         self.last_window: LastWindow | None = None  # None until the first step
         self._streams = None if isinstance(self.learner, MinCharLearner) else _Streams(self)
         # told how far a long computation inside a step is (what, done, total); returning
@@ -182,6 +200,9 @@ class Trainer:
         """One iteration of the original loop; raises Diverged on a non-finite loss."""
         cfg, T = self.config, self.config.seq_length
         learner = self.learner
+        timed = self._val is not None and not cfg.eval_every  # validation by training time
+        if timed:
+            started = self.validation.clock()
         if self._streams is None:
             p, inputs, targets, reset = self.next_window()
             if reset:
@@ -210,6 +231,7 @@ class Trainer:
                            f"parameters of iteration {restored}: lower the learning rate")
         self.smooth_loss = smoothed(self.smooth_loss, loss)
         self.last_loss = loss
+        self.average.add(loss / T, self._average_weight)
         learner.update(cfg.learning_rate * self.lr_scale, exact)  # * 1.0 is exact
         if self._streams is None:
             self.p += T
@@ -223,9 +245,19 @@ class Trainer:
         if self.n % ROLLBACK_EVERY == 0:
             self.keep_rollback()
         val_bits = None
-        if self._val is not None and (self.n - 1) % cfg.eval_every == 0:
+        if timed:
+            schedule = self.validation
+            schedule.trained(schedule.clock() - started)
+            due = schedule.due()
+        else:
+            due = self._val is not None and (self.n - 1) % cfg.eval_every == 0
+        if due:
             try:
+                if timed:
+                    started = schedule.clock()
                 val_bits = self.evaluate()
+                if timed:
+                    schedule.validated(schedule.clock() - started)
             except EvaluationStopped:  # asked to stop (quitting): this step has no validation
                 return StepResult(self.n - 1, loss, self.smooth_loss, p, sample, None)
             self.val_history.append((self.n - 1, val_bits))
@@ -368,14 +400,18 @@ class Trainer:
         fixed = [f for f in MODEL_FIELDS if getattr(config, f) != getattr(self.config, f)]
         if fixed:
             raise ValueError(f"{', '.join(fixed)} fix the model; re-initialise to change them")
+        config = settle_val_fraction(self.corpus, config)
         check_fits(self.corpus, config)
         self.keep_rollback()  # a bad new setting can be undone to here
         if config.val_fraction != self.config.val_fraction:
             self._split(config)
             if self._streams is not None:
                 self._streams.split_changed()
+            if config.val_fraction:  # a new held-out part: a reading at the next step
+                self.validation = ValidationSchedule(self.validation.clock)
         self.config = config
         self.threads = threads_for(config)
+        self._average_weight = average_weight(config.seq_length * config.batch)
         if self._streams is not None:
             self._streams.resize()
 
@@ -425,6 +461,9 @@ class Trainer:
             chars_seen=self.chars_seen,
             learning_rate=lr,
             lr_scale=self.lr_scale,
+            epoch_progress=self.epoch_progress(),
+            average_loss=self.average.value,
+            average_chars=horizon_chars(cfg.seq_length * cfg.batch),
             grad_norm=tuple(_norm(g) for g in g_segs),
             mem_norm=tuple(_norm(m) for m in m_segs),
             param_norm=tuple(_norm(q) for q in p_segs),
@@ -440,6 +479,30 @@ class Trainer:
             model=cfg.describe_model(),
             threads=self.threads,
         )
+
+    def epoch_progress(self) -> float:
+        """The share of the current pass over the training text already read."""
+        N = len(self._data)
+        if self._streams is None:  # min-char-rnn's pointer
+            return min(1.0, self.p / N)
+        return self._pass_chars / N
+
+    def count_pass_chars(self, chars: int) -> None:
+        """B streams read `chars` more characters: an epoch is every N of them (the streams
+        together read the text once per N characters, though each wraps only every B)."""
+        self.epoch, self._pass_chars = _passes(self.epoch, self._pass_chars + chars,
+                                               len(self._data))
+
+    def restore_epochs(self) -> None:
+        """After a checkpoint's counts are restored: a network's passes follow from the
+        characters it has read (older files counted stream 0's wraps instead)."""
+        if self._streams is not None:
+            self.epoch, self._pass_chars = divmod(self.chars_seen, len(self._data))
+
+
+def _passes(epoch: int, chars: int, N: int) -> tuple[int, int]:
+    done, rest = divmod(chars, N)
+    return epoch + done, rest
 
 
 class _Streams:
@@ -466,8 +529,10 @@ class _Streams:
 
     def split_changed(self) -> None:
         """The training text got shorter or longer: a stream past its end starts over."""
-        N = self.trainer._data.shape[0]
+        tr = self.trainer
+        N = tr._data.shape[0]
         self.positions[self.positions >= N] = 0
+        tr.epoch, tr._pass_chars = _passes(tr.epoch, tr._pass_chars, N)
 
     @property
     def p0(self) -> int:
@@ -494,8 +559,6 @@ class _Streams:
         tr = self.trainer
         starts, reset = self._starts()
         if reset.any():
-            if reset[0] and tr.n > 0:
-                tr.epoch += 1
             tr.learner.reset(reset)
         self.positions[...] = starts
         np.add(self.positions[None, :], self.offsets, out=self.index)
@@ -503,7 +566,9 @@ class _Streams:
         return int(starts[0])
 
     def advance(self) -> None:
-        self.positions += self.trainer.config.seq_length
+        T = self.trainer.config.seq_length
+        self.positions += T
+        self.trainer.count_pass_chars(T * self.B)
 
 
 def _network_view(n: int, record, clipped: tuple[int, ...], cell: str) -> WindowView:
@@ -526,6 +591,23 @@ def _network_view(n: int, record, clipped: tuple[int, ...], cell: str) -> Window
                       gate_names={"lstm": "ifgo", "gru": "rzn"}.get(cell, ""))
 
 
+def settle_val_fraction(corpus: Corpus, config: Config) -> Config:
+    """A config whose val_fraction is a number: None is the model's default
+    (`Config.default_val_fraction`), or 0 where the text is too short to hold that out with a
+    window in each part (the default never refuses a corpus; a fraction asked for does)."""
+    if config.val_fraction is not None:
+        return config
+    fraction = config.default_val_fraction
+    if fraction and not _split_fits(len(corpus), fraction, config.seq_length):
+        fraction = 0.0
+    return config.with_changes(val_fraction=fraction)
+
+
+def _split_fits(n: int, fraction: float, seq_length: int) -> bool:
+    held = int(round(fraction * n))
+    return held >= seq_length + 1 and n - held >= seq_length + 1
+
+
 def check_fits(corpus: Corpus, config: Config) -> None:
     """The original needs at least seq_length + 1 characters for one window and its targets;
     with a validation split, so do both parts; and the machine must have the threads."""
@@ -536,12 +618,12 @@ def check_fits(corpus: Corpus, config: Config) -> None:
     if len(corpus) < need:
         raise CorpusError(f"{corpus.name}: corpus has {len(corpus)} characters; "
                           f"seq length {config.seq_length} needs at least {need}")
-    if config.val_fraction:
+    if config.val_fraction and not _split_fits(len(corpus), config.val_fraction,
+                                               config.seq_length):
         held = int(round(config.val_fraction * len(corpus)))
-        if held < need or len(corpus) - held < need:
-            raise CorpusError(f"{corpus.name}: a validation fraction of {config.val_fraction:g} "
-                              f"leaves {len(corpus) - held} training and {held} validation "
-                              f"characters; each needs at least {need}")
+        raise CorpusError(f"{corpus.name}: a validation fraction of {config.val_fraction:g} "
+                          f"leaves {len(corpus) - held} training and {held} validation "
+                          f"characters; each needs at least {need}")
 
 
 def split_point(n: int, val_fraction: float) -> int:

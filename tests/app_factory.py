@@ -8,8 +8,11 @@ the newest snapshot.
 
 from __future__ import annotations
 
+from textual.app import App, ComposeResult
+
 from charrnn_tui.app.app import CharRNNApp
-from charrnn_tui.link.monitor import State
+from charrnn_tui.app.widgets.status_line import StatusLine
+from charrnn_tui.link.monitor import Snapshot, State
 from charrnn_tui.waiting import until
 from engine import Config, Trainer, corpus_from_text
 
@@ -85,3 +88,17 @@ async def paused_at(app: CharRNNApp, n: int) -> None:
 def state_tuple(trainer: Trainer) -> tuple[bytes, ...]:
     return (trainer.model.params.flat.tobytes(), trainer.optimizer.mem.flat.tobytes(),
             trainer.hprev.tobytes())
+
+
+class StatusLineApp(App):
+    """The status line alone, showing one snapshot (its snapshots hold hand-set values)."""
+
+    def __init__(self, snap: Snapshot) -> None:
+        super().__init__()
+        self.snap = snap
+
+    def compose(self) -> ComposeResult:
+        yield StatusLine()
+
+    def on_mount(self) -> None:
+        self.query_one(StatusLine).show(self.snap)

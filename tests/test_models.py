@@ -26,8 +26,10 @@ OPTIMIZERS = ("adagrad", "rmsprop", "adam")
 
 
 def small(**fields) -> Config:
+    # the whole text is walked (a network holds out 5% by default: test_validation.py)
     base = dict(seed=4, hidden_size=12, layers=2, batch=3, seq_length=10, sample_every=7,
-                sample_length=20, dtype="float64", optimizer="adam", cell="lstm")
+                sample_length=20, dtype="float64", optimizer="adam", cell="lstm",
+                val_fraction=0.0)
     return Config(**{**base, **fields})
 
 
@@ -70,6 +72,24 @@ def test_a_stream_that_reaches_the_end_starts_over_at_0_from_a_zero_state():
     wrapped = next(k for k, s in enumerate(seen) if s[1] == 0)  # stream 1 ran out first
     assert seen[wrapped - 1][1] + 10 + 1 + 10 >= N
     assert t.epoch >= 1  # stream 0 wrapped too, within 40 windows of 10 over ~400 characters
+
+
+def test_an_epoch_of_b_streams_is_one_texts_worth_of_characters(tmp_path):
+    # 4 streams of 10 read 40 characters a step: 10 steps are one pass over 400 characters,
+    # though stream 0 itself wraps only every 40 steps (what the counter used to count)
+    t = Trainer(corpus_from_text(TEXT[:400]), small(batch=4, seq_length=10, sample_every=0))
+    N = t.stats().train_chars
+    for k in range(1, 26):
+        t.step()
+        assert (t.epoch, t.stats().epoch_progress) == (k * 40 // N, k * 40 % N / N)
+    resumed = load_checkpoint(save_checkpoint(t, tmp_path / "c.npz"), t.corpus)
+    assert (resumed.epoch, resumed.stats().epoch_progress) == (t.epoch, t.stats().epoch_progress)
+    # min-char-rnn's counter is the original's pointer wrapping, and its progress the pointer's
+    original = Trainer(corpus_from_text(TEXT[:400]), Config(seed=1, hidden_size=8,
+                                                            seq_length=10, sample_every=0))
+    for _ in range(45):
+        original.step()
+    assert original.epoch == 1 and original.stats().epoch_progress == original.p / 400
 
 
 def test_batch_1_of_a_network_walks_the_text_as_the_original_does():

@@ -91,6 +91,7 @@ def test_view(snap_compare, key):
             view.show_answer(influence_answer(vocab))
         else:
             result = score(vocab)
+            view.editor.cursor_blink = False  # the cursor shows, whenever the frame is taken
             view.editor.text = result.text
             view.show_result(result)
         await until(lambda: app.shown_version == app.session.monitor.latest.version)

@@ -83,7 +83,7 @@ async def test_explorer_of_a_two_layer_lstm_steps_through_layers_and_cell_states
         assert "cell state c" in view.head.plain
         # the network's own forward from stream 0's carried state
         trainer = app.trainer
-        _, ix = probe.passage(trainer.corpus.ix, 0.0)
+        _, ix = probe.passage(trainer.corpus.ix, trainer.config.val_fraction)
         net = trainer.model.sharing_params()
         state = trainer.state[:, :, :1].copy()
         net.loss(ix[:-1, None], ix[1:, None], state)

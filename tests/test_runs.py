@@ -87,7 +87,7 @@ def test_the_table_of_real_runs_shows_what_differs(three_runs):
         # the table's numbers are the log's own
         records = [json.loads(s) for s in run.path.read_text().splitlines()]
         last = [r for r in records if r["kind"] == "iter"][-1]
-        assert run.last_bits == last["bits_per_char"] and run.wall_time == last["wall_time"]
+        assert run.last_bits == last["avg_bits"] and run.wall_time == last["wall_time"]
     columns = table_columns(found.runs)
     assert columns[:5] == ("started", "corpus", "model", "learning_rate", "seed")
     by_lr = sort_runs(found.runs, "learning_rate")
@@ -210,13 +210,20 @@ def test_overlay_series_are_the_logs_values_and_export_to_csv(three_runs, tmp_pa
             assert s.x.tolist() == [r[field] for r in iters]
             assert s.raw.tolist() == [r["loss_bits"] for r in iters]
             np.testing.assert_allclose(s.smoothed, ema_debiased(s.raw, 0.6))
+            # its validation passes on the same axis (placed by iteration on the others)
+            assert s.val.tolist() == [b for _, b in run.val]
+            if axis == "chars":  # 25 characters an iteration, the pass at 1 before the first
+                assert s.val_x.tolist() == [25 * it for it, _ in run.val]
         series.append(overlay(run, "wall", 0.6))
     out = tmp_path / "overlay.csv"
-    assert write_overlay_csv(out, series, "wall") == sum(s.x.size for s in series)
+    assert write_overlay_csv(out, series, "wall") == sum(s.x.size + s.val.size for s in series)
     lines = out.read_text().splitlines()
-    assert lines[0] == "run,iteration,wall,raw_bits_per_char,smoothed_bits_per_char"
+    assert lines[0] == ("run,iteration,wall,raw_bits_per_char,smoothed_bits_per_char,"
+                        "val_bits_per_char")
     first = lines[1].split(",")
     assert float(first[2]) == series[0].x[0] and float(first[3]) == series[0].raw[0]
+    val = next(line.split(",") for line in lines if line.endswith(repr(float(series[0].val[0]))))
+    assert int(val[1]) == 1 and val[3] == val[4] == ""
 
 
 def test_the_log_folder_keeps_only_the_newest_logs(tmp_path):

@@ -16,7 +16,7 @@ from engine.store.checkpoint import CheckpointStore, new_run_id
 from engine.store.runlog import MetricsLog
 from engine.store.runs import ema_debiased, parse_log
 
-from .app_factory import TEXT, make_app
+from .app_factory import TEXT, make_app, make_trainer, paused_at
 from .helpers import until
 
 
@@ -109,3 +109,45 @@ async def test_resuming_from_a_runs_checkpoint(tmp_path):
         await pilot.press("enter")  # the newest checkpoint
         await until(lambda: app.trainer is not original and app.trainer.n >= 200)
         assert not isinstance(app.screen, RunsView)  # back on the main screen, training it
+
+
+async def test_the_runs_screen_lists_this_run_once_as_the_live_one(tmp_path):
+    paths = _logged_runs(tmp_path)
+    run = new_run_id()
+    trainer = make_trainer(val_fraction=0.2, eval_every=20)
+    log = MetricsLog(user_paths().logs / f"{run}-tiny.txt.jsonl", run=run)
+    recorder = RunRecorder(CheckpointStore(tmp_path / "ck", run=run), 0, log, 20)
+    recorder.begin(trainer)
+    app = make_app(trainer=trainer, recorder=recorder, paused=True)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await paused_at(app, 60)  # its log has records by now, as a live run's has
+        await pilot.press("c")
+        view = app.screen
+        await until(lambda: view.found is not None and view.live_run == run)
+        names = [r.run for r in view.runs]
+        assert sorted(names) == sorted([run, *(parse_log(p)[0].run for p in paths)])
+        assert names.count(run) == 1
+        live = names.index(run)
+        assert view.table.get_row_at(live)[0] == "live"
+        # picking its row adds nothing: it is in the overlay once, from the snapshot
+        view.table.move_cursor(row=live)
+        await pilot.press("space")
+        assert view.picked == {}
+        await until(lambda: view.shown)
+        assert [c.label for c in view.shown] == ["live: this run"]
+        # the live curve's raw series is the monitor's window loss, and the rest its EMA
+        snap = view.snapshot
+        curve = view.shown[0]
+        np.testing.assert_allclose(curve.raw, np.array(snap.window_history) / math.log(2))
+        np.testing.assert_allclose(curve.smoothed,
+                                   ema_debiased(curve.raw, WEIGHTS[view.smoothing]))
+        # and its validation passes on the same axis, dashed in its colour
+        assert curve.val.tolist() == [b for _, b in snap.val_history] == [
+            b for _, b in app.trainer.val_history]
+        assert curve.val_x.tolist() == [0 + 1, 20 + 1, 40 + 1]
+        assert [s.dashed for s in view.plot.series] == [False, False, True]
+        other = next(i for i, name in enumerate(names) if name != run)
+        view.table.move_cursor(row=other)
+        await pilot.press("space")
+        await until(lambda: len(view.shown) == 2)
+        assert view.shown[-1].label.startswith("live")

@@ -20,7 +20,7 @@ from charrnn_tui.link.link import Link
 from charrnn_tui.link.monitor import State
 from charrnn_tui.link.protocol import EndRun
 from engine import ConfigError, CorpusError, Trainer
-from engine.presets import RUN_FIELDS, preset
+from engine.presets import preset
 from engine.store.checkpoint import CheckpointError, load_checkpoint, new_run_id
 
 from .dialogs.confirm_dialog import ConfirmDialog
@@ -90,8 +90,7 @@ class RunSwaps:
         same = choice.seed == SAME
         config = self.config
         if choice.preset is not None:  # its model and training settings; the rest stays
-            config = preset(choice.preset).config(**{
-                f: getattr(config, f) for f in RUN_FIELDS})
+            config = preset(choice.preset).carrying(config)
         try:
             config = config.with_changes(seed=self.config.seed if same else None)
             trainer = Trainer(self.trainer.corpus, config)

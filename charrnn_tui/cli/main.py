@@ -36,8 +36,10 @@ from engine.config import (
     MAX_THREADS,
     MIN_TEMPERATURE,
     MODEL_FIELDS,
+    NETWORK_VAL_FRACTION,
 )
 from engine.presets import DEFAULT_PRESET, PRESETS, preset
+from engine.schedule import MAX_VALIDATION_INTERVAL, MIN_VALIDATION_INTERVAL, VALIDATION_SHARE
 from engine.store.checkpoint import (
     CheckpointError,
     CheckpointStore,
@@ -154,10 +156,14 @@ def build_parser() -> argparse.ArgumentParser:
                                "--iters")
     training.add_argument("--val-fraction", type=float_arg, default=None, metavar="F",
                           help="hold out the last F of the corpus (0-0.5) and report "
-                               "validation bits/char (default 0: train on all of it, as the "
-                               "original)")
-    training.add_argument("--eval-every", type=int_arg, default=None, metavar="N",
-                          help=f"iterations between validation passes (default {d.eval_every})")
+                               "validation bits/char (default: min-char-rnn 0, training on all "
+                               "of it as the original; a network "
+                               f"{NETWORK_VAL_FRACTION:g}, if the text has room)")
+    training.add_argument("--eval-every", type=count_arg, default=None, metavar="N",
+                          help="validate every N iterations (default 0: by training time, "
+                               f"every {MIN_VALIDATION_INTERVAL:g} s to "
+                               f"{MAX_VALIDATION_INTERVAL:g} s of it and at most "
+                               f"{100 * VALIDATION_SHARE:g}%% of it)")
     training.add_argument("--threads", type=int_arg, default=None, metavar="N",
                           help=f"BLAS threads for training, 1-{MAX_THREADS} (default: the "
                                "model's, measured: " + ", ".join(

@@ -117,8 +117,9 @@ class Session:
         """A session whose monitor notifies every client after each snapshot and whose
         recorder's messages go to every client (and to `echo`, the headless run's stderr)."""
         control = Control(paused=paused)
-        monitor = Monitor(trainer, control)
-        run_id = getattr(recorder, "run", None) or new_run_id()
+        logged = getattr(recorder, "run", "") or ""  # the id its log and checkpoints carry
+        monitor = Monitor(trainer, control, run=logged)
+        run_id = logged or new_run_id()  # a run with no files still needs a socket name
         target = None if iters is None else trainer.n + iters
         info = RunInfo(run_id, os.getpid(), trainer.corpus.name, len(trainer.corpus),
                        trainer.corpus.vocab, time.time(), trainer.config, target, in_app,

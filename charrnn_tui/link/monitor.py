@@ -1,13 +1,18 @@
 """What the monitor draws: immutable snapshots of a run, built in the trainer thread.
 
-`engine.run` calls `Monitor.on_step` after every step (a few hundred nanoseconds: the
-original's smoothing and a bounded append) and `Monitor.publish` from its `on_tick`. `publish`
+`engine.run` calls `Monitor.on_step` after every step (a few hundred nanoseconds: bounded
+appends of the loss readout and the window loss) and `Monitor.publish` from its `on_tick`. `publish`
 stores one frozen `Snapshot` in `Monitor.latest` and calls `notify` (the app posts itself a
 coalescing message);
 the UI reads the newest snapshot and never sees an array the trainer is still mutating.
 Inspection views (hidden state, surprisal, step-through, the loss chart) ask for more by
 setting `Monitor.views`; only then does a snapshot carry the last window, the hidden state or
 the chart's series, so the main screen's frames cost what they did before.
+
+The loss the screens show is the trainer's debiased average of the window loss per character
+(`Trainer.average`, engine/units.py): its first value is the first window's loss and it spans
+about the same number of characters for every model. The original's smoothed loss is what
+headless `iter N, loss: X` prints, and nothing here shows it.
 Nothing here imports Textual.
 """
 
@@ -34,14 +39,13 @@ from engine import (
     TrainStats,
     WindowView,
 )
-from engine.units import smoothed
 
-TREND_SPAN = 1000  # iterations: the smoothed loss has a time constant of 1000 steps
+TREND_SPAN = 1000  # iterations over which the loss trend is measured
 RATE_WINDOW = 0.5  # seconds of wall time per iterations/s measurement
 ACTIVITY_SECONDS = 0.25  # a long computation inside a step is reported at most this often
 # what an open view asks the snapshot to carry (Monitor.views)
 WINDOW = "window"  # the last training window (WindowView) and the carried hidden state
-SERIES = "series"  # wall time per history point and the validation history
+SERIES = "series"  # wall time and window loss per history point, the validation history
 NEEDS = frozenset({WINDOW, SERIES})
 MAX_VAL_POINTS = 512
 STORY_NOTES = 32  # a run's latest notes kept for clients that join later
@@ -79,7 +83,9 @@ class Snapshot:
     stats: TrainStats
     config: Config
     corpus_name: str
-    loss_per_char: float  # smoothed cross-entropy in nats per character
+    # the loss readout: the debiased average of the window loss, nats per character (nan
+    # before the first step), over about `average_chars` characters
+    loss_per_char: float
     loss_history: tuple[float, ...]  # loss_per_char over the whole run, downsampled
     history_stride: int  # iterations per history point
     loss_trend: float  # change of loss_per_char per 1000 iterations (nan: too early)
@@ -101,6 +107,11 @@ class Snapshot:
     history_start: int = 0  # iteration of the first loss_history point
     history_times: tuple[float, ...] = ()  # seconds since the monitor started, per point
     val_history: tuple[tuple[int, float], ...] = ()  # (iteration, validation bits/char)
+    # the mean window loss per character (nats) of the iterations of each loss_history point
+    window_history: tuple[float, ...] = ()
+    window_per_char: float = math.nan  # the last window's loss per character (nats)
+    average_chars: int = 0  # how many characters loss_per_char averages over
+    run: str = ""  # the run id its log and checkpoints carry ("" when it has none)
 
 
 @dataclass(frozen=True)
@@ -117,21 +128,22 @@ class Monitor:
 
     def __init__(self, trainer: Trainer, control: Control, *, history: int = 512,
                  samples: int = 64, notify: Callable[[bool], None] | None = None,
-                 clock: Callable[[], float] = time.perf_counter) -> None:
+                 clock: Callable[[], float] = time.perf_counter, run: str = "") -> None:
+        """`run` is the id of the run's log and checkpoints, for the runs screen."""
         self.trainer = trainer
+        self.run = run
         self.control = control
         # after each publish: notify(urgent); must be thread-safe and never block
         self.notify = notify
         self.latest: Snapshot | None = None
         self._clock = clock
-        self._history = LossHistory(history)
+        self._history = LossHistory(history)  # the loss readout (trainer.average)
+        self._windows = LossHistory(history)  # the window loss, bucketed like the readout
         self._times = LossHistory(history)  # wall time of each step, bucketed like the loss
         self._t0 = clock()
         self._history_start = trainer.n
         # set from the UI thread, read here: a frozenset is replaced whole, never mutated
         self.views: frozenset[str] = frozenset()
-        # per character, so that a live seq_length edit does not make the curve jump
-        self._per_char = trainer.smooth_loss / trainer.config.seq_length
         self._samples: deque[Sample] = deque(maxlen=samples)
         self._story: list[Sample] = []  # one per doubling of the iteration: ~log2(n) of them
         self._story_next = 0  # the iteration from which the next one is kept
@@ -155,12 +167,13 @@ class Monitor:
     # -- hooks for engine.run --------------------------------------------------------------
 
     def on_step(self, result: StepResult) -> None:
-        self._per_char = pc = smoothed(self._per_char,
-                                       result.loss / self.trainer.config.seq_length)
-        self._history.append(pc)
+        trainer = self.trainer
+        # per character, so that a live seq_length edit does not make the curve jump
+        self._history.append(trainer.average.value)
+        self._windows.append(result.loss / trainer.config.seq_length)
         self._times.append(self._clock() - self._t0)
         if result.sample is not None:
-            cfg = self.trainer.config
+            cfg = trainer.config
             self._add_sample(result.iteration, result.sample, False, cfg.temperature, cfg.greedy)
 
     def on_progress(self, what: str, done: int, total: int) -> bool:
@@ -267,7 +280,7 @@ class Monitor:
         now = self._clock()
         n = st.iteration
         state = self._state(n)
-        pc = self._per_char
+        pc = st.average_loss
         if not self._ticks or self._ticks[-1].iteration != n:
             self._ticks.append(Tick(n, pc, st.mem_norm))
         loss_trend, mem_trend = self._trends(n, pc, st.mem_norm)
@@ -286,12 +299,14 @@ class Monitor:
         if SERIES in views:
             extra.update(history_start=self._history_start,
                          history_times=self._times.snapshot(),
+                         window_history=self._windows.snapshot(),
                          val_history=tuple(trainer.val_history[-MAX_VAL_POINTS:]))
         return Snapshot(
             version=self._version, state=state, message=self._message, stats=st,
             activity=self._activity,
             config=trainer.config, corpus_name=trainer.corpus.name,
-            loss_per_char=pc,
+            loss_per_char=pc, average_chars=st.average_chars, run=self.run,
+            window_per_char=st.loss / st.seq_length,
             loss_history=self._history.snapshot(), history_stride=self._history.stride,
             loss_trend=loss_trend, mem_trend=mem_trend, rate=self._measure_rate(state, n, now),
             samples=tuple(self._samples), saved_at=self._saved_at, saved_path=self._saved_path,
@@ -305,8 +320,9 @@ class Monitor:
                 ) -> tuple[float, tuple[float, ...]]:
         """Changes per 1000 iterations over about the last TREND_SPAN iterations."""
         in_span = [t for t in self._ticks if t.iteration >= n - TREND_SPAN]
+        read = [t for t in in_span if math.isfinite(t.loss_per_char)]  # not before a step
         loss_trend = math.nan
-        if in_span and n - (first := in_span[0]).iteration >= TREND_SPAN // 10:
+        if read and n - (first := read[0]).iteration >= TREND_SPAN // 10:
             loss_trend = (pc - first.loss_per_char) * 1000.0 / (n - first.iteration)
         # the memory starts at zero: measure its growth from the first tick after that
         grown = [t for t in in_span if t.iteration > 0]

@@ -461,6 +461,7 @@ def restore(trainer: Trainer, state: CheckpointState) -> None:
     trainer.p = state.position
     trainer.epoch = state.epoch
     trainer.chars_seen = state.chars_seen
+    trainer.restore_epochs()
     trainer.smooth_loss = state.smooth_loss
     trainer.last_loss = state.last_loss
     trainer.rng.set_state(state.rng)

@@ -7,7 +7,7 @@ Every line is one JSON object with a `kind`:
   full `Config`, the model's shape and where its checkpoints go. It makes a log
   self-describing; logs written before it existed have none and still load (`engine.store.runs`).
 - `"iter"`: one record every `log_every` iterations (the fields of the first version, plus
-  `kind`, `chars_seen`, `loss_bits` and `val_bits`).
+  `kind`, `chars_seen`, `loss_bits`, `avg_bits` and `val_bits`).
 - `"val"`: a validation pass (`iteration` is the iterations completed when it ran).
 - `"sample"`: a periodic sample's iteration and text, at most MAX_SAMPLES per run and
   MAX_SAMPLE_CHARS each, so a long run's log stays small.
@@ -120,6 +120,8 @@ class MetricsLog:
             "smooth_loss": s.smooth_loss,
             "loss": loss,
             "bits_per_char": bits(s.smooth_loss / s.seq_length),
+            # what the screens show: the debiased average (engine/units.py), bits/char
+            "avg_bits": bits(s.average_loss) if math.isfinite(s.average_loss) else None,
             "loss_bits": None if loss is None else bits(loss / s.seq_length),
             "iters_per_s": rate,
             "wall_time": round(now - self._start, 4),

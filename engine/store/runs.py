@@ -1,4 +1,4 @@
-"""Run logs read back: finding them, parsing them (cached), the runs table and smoothing.
+"""Run logs read back: finding them, parsing them (cached), the runs table and overlay curves.
 
 The CLI's `runs` table and the app's runs screen share everything here. A log is the JSON
 lines `engine.store.runlog.MetricsLog` writes; a file may hold several runs (each from its
@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..units import ema_debiased
 from .files import FileRefused, open_regular
 from .runlog import RUN_ID
 
@@ -39,7 +40,9 @@ class Points:
     chars_seen: np.ndarray
     wall_time: np.ndarray
     loss_bits: np.ndarray  # the record's own window loss, bits/char (the raw series)
-    smooth_bits: np.ndarray  # the original's 0.999 smoothed loss, bits/char
+    # the run's loss readout, bits/char: the debiased average the screens showed (avg_bits),
+    # or in logs from before it, the original's 0.999 smoothed loss
+    smooth_bits: np.ndarray
 
     def __len__(self) -> int:
         return int(self.iteration.size)
@@ -92,7 +95,7 @@ class Run:
 
     @property
     def last_bits(self) -> float | None:
-        """The last smoothed loss in bits/char."""
+        """The last loss readout in bits/char (see Points.smooth_bits)."""
         return _last_finite(self.points.smooth_bits)
 
     @property
@@ -165,6 +168,8 @@ class _Builder:
             if "loss_bits" not in record:  # a legacy record: T from its smoothed loss
                 loss, sl = _number(record.get("loss")), _number(record.get("smooth_loss"))
                 raw = loss / sl * smooth if sl > 0 else math.nan
+            if record.get("avg_bits") is not None:
+                smooth = _number(record["avg_bits"])
             self.rows.append((float(it), _number(record.get("chars_seen")),
                               _number(record.get("wall_time")), raw, smooth))
         elif kind == "val":
@@ -439,66 +444,83 @@ def table_columns(runs: Sequence[Run]) -> tuple[str, ...]:
     return (*COLUMNS[:3], *differing(runs), *COLUMNS[3:])
 
 
-# -- smoothing and the overlay ---------------------------------------------------------------
-
-def ema_debiased(values: np.ndarray, weight: float) -> np.ndarray:
-    """An exponential moving average, debiased as Adam's moments are: point k is
-    sum_j w^(k-j) (1-w) y_j / (1 - w^(n_k)), over the n_k finite points so far, so the first
-    points are neither dragged toward zero nor toward the first value. Non-finite points
-    stay nan and do not count. weight 0 returns the values."""
-    values = np.asarray(values, dtype=float)
-    if not 0.0 <= weight < 1.0:
-        raise ValueError(f"smoothing weight must be in [0, 1), got {weight}")
-    out = np.full(values.shape, math.nan)
-    m, n = 0.0, 0
-    for i, v in enumerate(values.tolist()):
-        if not math.isfinite(v):
-            continue
-        m = weight * m + (1.0 - weight) * v
-        n += 1
-        out[i] = m / (1.0 - weight**n)
-    return out
-
+# -- the overlay (smoothed by engine.units.ema_debiased) ------------------------------------------
 
 @dataclass(frozen=True)
 class OverlaySeries:
-    """One run's curve on an overlay chart: x, the raw bits/char, and its smoothing."""
+    """One run's curves on an overlay chart: x, the raw bits/char and its smoothing, and its
+    validation passes (at val_x, bits/char) on the same axis."""
 
     label: str
     x: np.ndarray
     raw: np.ndarray
     smoothed: np.ndarray
     iteration: np.ndarray = field(default_factory=lambda: np.empty(0))
+    val_x: np.ndarray = field(default_factory=lambda: np.empty(0))
+    val: np.ndarray = field(default_factory=lambda: np.empty(0))
+    val_iteration: np.ndarray = field(default_factory=lambda: np.empty(0))
+
+
+def val_at(iterations: np.ndarray, x: np.ndarray, val_iterations: np.ndarray) -> np.ndarray:
+    """Where validation passes fall on an axis known at `iterations`: interpolated, and past
+    either end along the nearest segment (a pass at iteration 1 comes before the first
+    record); nan when the axis is not known at all."""
+    known = np.isfinite(x) & np.isfinite(iterations)
+    its, xs = iterations[known], x[known]
+    if its.size == 0:
+        return np.full(val_iterations.shape, math.nan)
+    if its.size == 1:  # one point: in proportion to the iterations
+        return val_iterations * (xs[0] / its[0]) if its[0] else np.full(val_iterations.shape,
+                                                                        xs[0])
+    out = np.interp(val_iterations, its, xs)
+    before, after = val_iterations < its[0], val_iterations > its[-1]
+    out[before] = xs[0] + (val_iterations[before] - its[0]) * _slope(its[:2], xs[:2])
+    out[after] = xs[-1] + (val_iterations[after] - its[-1]) * _slope(its[-2:], xs[-2:])
+    return out
+
+
+def _slope(its: np.ndarray, xs: np.ndarray) -> float:
+    return float((xs[1] - xs[0]) / (its[1] - its[0])) if its[1] != its[0] else 0.0
 
 
 def overlay(run: Run, axis: str, weight: float, label: str | None = None) -> OverlaySeries:
     """A logged run's curve against `axis`: the records' window losses (raw) and their
-    debiased EMA; points without that x (an old log has no chars_seen) are left out."""
+    debiased EMA, and its validation passes; points without that x (an old log has no
+    chars_seen) are left out."""
     pts = run.points
     x = pts.x(axis)
     keep = np.isfinite(x) & np.isfinite(pts.loss_bits)
     raw = pts.loss_bits[keep]
+    val_its = np.array([it for it, _ in run.val], dtype=float)
+    val = np.array([b for _, b in run.val], dtype=float)
+    val_x = val_its if axis == "iterations" else val_at(pts.iteration, x, val_its)
+    shown = np.isfinite(val_x) & np.isfinite(val)
     return OverlaySeries(label or run.name, x[keep], raw, ema_debiased(raw, weight),
-                         pts.iteration[keep])
+                         pts.iteration[keep], val_x[shown], val[shown], val_its[shown])
 
 
 def write_overlay_csv(path: str | os.PathLike[str], series: Sequence[OverlaySeries],
                       axis: str) -> int:
-    """The overlaid curves as long-format CSV (one row per point); returns the rows written."""
+    """The overlaid curves as long-format CSV (one row per point: a training point's raw and
+    smoothed loss, or a validation pass's); returns the rows written."""
     rows = 0
     with open(path, "w", newline="", encoding="utf-8") as f:
         out = csv.writer(f)
-        out.writerow(["run", "iteration", axis, "raw_bits_per_char", "smoothed_bits_per_char"])
+        out.writerow(["run", "iteration", axis, "raw_bits_per_char", "smoothed_bits_per_char",
+                      "val_bits_per_char"])
         for s in series:
             its = s.iteration if s.iteration.size == s.x.size else np.full(s.x.size, math.nan)
             for it, x, raw, sm in zip(its.tolist(), s.x.tolist(), s.raw.tolist(),
                                       s.smoothed.tolist()):
                 out.writerow([s.label, "" if not math.isfinite(it) else int(it), repr(x),
-                              repr(raw), repr(sm)])
+                              repr(raw), repr(sm), ""])
+                rows += 1
+            for it, x, v in zip(s.val_iteration.tolist(), s.val_x.tolist(), s.val.tolist()):
+                out.writerow([s.label, int(it), repr(x), "", "", repr(v)])
                 rows += 1
     return rows
 
 
 __all__ = ["LogCache", "OverlaySeries", "Points", "Run", "Scan", "cell_text",
            "differing", "discover", "ema_debiased", "overlay", "parse_log", "scan", "sort_runs",
-           "table_columns", "write_overlay_csv"]
+           "table_columns", "val_at", "write_overlay_csv"]

@@ -1,8 +1,10 @@
 """The loss chart (`l`): the whole run's loss with axes, train against validation.
 
-x is iterations or wall time (`x`), y is bits per character, linear or log (`L`); `[` and `]`
-change a centred moving average over the history points; `e` writes the history to a CSV
-file in the log directory (or the working directory if that cannot be made).
+Training and validation in bits per character on one axis: the loss readout (the debiased
+average the Loss pane shows) over the window loss it averages, drawn dim beneath, and the
+validation passes. x is iterations or wall time (`x`), y linear or log (`L`); `[` and `]`
+add a centred moving average over the readout's history points; `e` writes the history to a
+CSV file in the log directory (or the working directory if that cannot be made).
 
 The chart is drawn here (`widgets/loss_plot.py`), not with plotext: the runtime dependencies are
 numpy, textual, rich and platformdirs only, and for a 500-point series at 100x30 plotext 5.3's
@@ -22,9 +24,11 @@ from textual.binding import Binding
 
 from charrnn_tui.link.monitor import SERIES, Snapshot
 from charrnn_tui.paths import user_paths
+from engine.schedule import MAX_VALIDATION_INTERVAL, MIN_VALIDATION_INTERVAL, VALIDATION_SHARE
 from engine.units import LN2, bits
 
-from ..widgets.loss_plot import LossPlot, Series
+from ..widgets.loss_pane import span_text
+from ..widgets.loss_plot import FAINT, LossPlot, Series
 from ..widgets.status_line import compact_count
 from ..widgets.text_lines import TextLines, line
 from .plot_view import PlotView
@@ -58,7 +62,7 @@ def duration(seconds: float) -> str:
 class HistoryRow:
     """One point of the chart, and one row of its CSV export."""
 
-    series: str  # "train" or "val"
+    series: str  # "train" (the readout), "window" (the window loss it averages) or "val"
     iteration: int
     wall_seconds: float  # since the monitor started (nan: not known)
     nats_per_char: float
@@ -68,23 +72,35 @@ def history_rows(snap: Snapshot) -> list[HistoryRow]:
     """A HistoryRow for every point of the chart.
 
     A training point k covers `history_stride` iterations; its iteration is where that bucket
-    ends (iterations completed), its time the mean wall time of its steps. Validation points
+    ends (iterations completed), its time the mean wall time of its steps, its value the mean
+    of the readout ("train") or of the window loss ("window") over them. Validation points
     are at the iteration after which they were evaluated, their time interpolated.
     """
     stride, start = snap.history_stride, snap.history_start
     n = snap.stats.iteration
-    train = []
+    train, window = [], []
     times = snap.history_times
     for k, v in enumerate(snap.loss_history):
         t = times[k] if k < len(times) else math.nan
-        train.append(HistoryRow("train", min(start + (k + 1) * stride, n), t, v))
+        it = min(start + (k + 1) * stride, n)
+        train.append(HistoryRow("train", it, t, v))
+        if k < len(snap.window_history):
+            window.append(HistoryRow("window", it, t, snap.window_history[k]))
     its = np.array([r.iteration for r in train], dtype=float)
     ts = np.array([r.wall_seconds for r in train], dtype=float)
     val = []
     for it, val_bits in snap.val_history:
         t = float(np.interp(it + 1, its, ts)) if its.size else math.nan
         val.append(HistoryRow("val", it + 1, t, val_bits * LN2))
-    return train + val
+    return train + window + val
+
+
+def schedule_text(eval_every: int) -> str:
+    """How often validation runs, as the chart says it."""
+    if eval_every:
+        return f"every {eval_every} it"
+    return (f"every {MIN_VALIDATION_INTERVAL:g} s to {MAX_VALIDATION_INTERVAL / 60:g} min of "
+            f"training (at most {100 * VALIDATION_SHARE:g}% of it)")
 
 
 class LossChartView(PlotView):
@@ -127,42 +143,46 @@ class LossChartView(PlotView):
             self.show(self.snapshot)
 
     def show(self, snap: Snapshot) -> None:
-        key = (len(snap.loss_history), snap.history_stride, len(snap.val_history),
-               snap.stats.iteration)
-        settings = (self.wall_time, self.log_y, self.smoothing)
-        if self._drawn == (key, settings):
+        data = (len(snap.loss_history), snap.history_stride, len(snap.val_history),
+                snap.stats.iteration)
+        if not self.due((self.wall_time, self.log_y, self.smoothing), data, snap):
             return
-        self._drawn = (key, settings)
         rows = history_rows(snap)
-        train = [r for r in rows if r.series == "train"]
-        val = [r for r in rows if r.series == "val"]
+        by_series: dict[str, list[HistoryRow]] = {"train": [], "window": [], "val": []}
+        for r in rows:
+            by_series[r.series].append(r)
+        train, window, val = by_series["train"], by_series["window"], by_series["val"]
         width = SMOOTHING[self.smoothing]
 
         def xs(points: list[HistoryRow]) -> np.ndarray:
             return np.array([r.wall_seconds if self.wall_time else r.iteration for r in points],
                             dtype=float)
 
-        series = [Series(xs(train), smooth(bits(np.array([r.nats_per_char for r in train])),
-                                           width), "train")]
+        def ys(points: list[HistoryRow]) -> np.ndarray:
+            return bits(np.array([r.nats_per_char for r in points], dtype=float))
+
+        # one axis: the window loss dim, the readout over it, validation over both
+        series = [Series(xs(window), ys(window), "train" + FAINT),
+                  Series(xs(train), smooth(ys(train), width), "train")]
         if val:
-            series.append(Series(xs(val), bits(np.array([r.nats_per_char for r in val])),
-                                 "val"))
+            series.append(Series(xs(val), ys(val), "val"))
         self.plot.plot(series, self.log_y,
                        duration if self.wall_time else (lambda v: compact_count(int(v))))
         if snap.config.val_fraction:
-            last = f"{bits(val[-1].nats_per_char):.3f}" if val else "— (first at iter 1)"
-            val_text = line(("━ validation", "warn"), f" every {snap.config.eval_every} it, "
-                            f"last {last} bits/char")
+            last = f"{bits(val[-1].nats_per_char):.3f}" if val else "— (first at the next step)"
+            val_text = line(("━ validation", "warn"), f" {schedule_text(snap.config.eval_every)}"
+                            f", last {last} bits/char")
         else:
             val_text = line(("validation off: set 'val fraction' in Controls or run with "
                              "--val-fraction F", "dim"))
-        last_train = f"{bits(train[-1].nats_per_char):.3f}" if train else "—"
+        last_train = f"{bits(snap.loss_per_char):.3f}" if train else "—"
         self.head.set_lines([
             line(("loss, bits/char", "bold"), " vs ",
                  ("wall time" if self.wall_time else "iterations", "bold"),
                  f" · y {'log' if self.log_y else 'linear'} · smoothing {width} pt",
                  (f" · {len(train)} points of {snap.history_stride} it", "dim")),
-            line(("━ train", "accent"), f" (smoothed per-char loss) last {last_train}   "),
+            line(("━ train", "accent"), f" {span_text(snap.average_chars)}, last {last_train}",
+                 ("; the window loss dim beneath", "dim")),
             val_text,
         ])
 

@@ -6,8 +6,11 @@ click on a header) sorts by the next column, `f` keeps this corpus's runs only. 
 run for the overlay; enter opens its details (config, checkpoints to resume from, samples).
 
 The overlay draws each picked run in its own colour with a legend, and this run live among
-them: `x` cycles iterations / characters seen / wall time, `L` a log y axis, `[` `]` the
-smoothing, a debiased EMA drawn over the raw series (dim); `e` exports the curves to CSV.
+them, training and validation (dashed) in bits/char on one axis: `x` cycles iterations /
+characters seen / wall time, `L` a log y axis, `[` `]` the smoothing, a debiased EMA drawn
+over the raw series (dim); `e` exports the curves to CSV.
+This run is listed once: its log's row is marked live (the snapshot names its run id) and
+its curve comes from the snapshot, so it is never picked a second time from its log.
 The logs are read in a thread worker with a progress bar (escape cancels), through a cache
 kept while the app runs, so opening the screen again reads only logs that changed.
 """
@@ -39,6 +42,7 @@ from engine.store.runs import (
     scan,
     sort_runs,
     table_columns,
+    val_at,
     write_overlay_csv,
 )
 from engine.units import bits
@@ -109,6 +113,7 @@ class RunsView(PlotView):
         self.exported: Path | None = None
         self.columns: tuple[str, ...] = ()
         self._curves: dict[tuple, OverlaySeries] = {}
+        self.live_run = ""  # this run's id (its log's row is the live one), from the snapshot
 
     def body(self) -> ComposeResult:
         self.head = TextLines(classes="view-text")
@@ -175,6 +180,8 @@ class RunsView(PlotView):
         self._head()
 
     def _mark(self, run: Run) -> str:
+        if self._is_live(run):
+            return "live"
         if run.key not in self.picked:
             return " "
         i = list(self.picked).index(run.key)
@@ -189,9 +196,15 @@ class RunsView(PlotView):
             return None
         return self.runs[min(self.table.cursor_row, len(self.runs) - 1)]
 
+    def _is_live(self, run: Run) -> bool:
+        return bool(self.live_run) and run.run == self.live_run
+
     def action_pick(self) -> None:
         run = self._cursor_run()
         if run is None:
+            return
+        if self._is_live(run):
+            self.notify("this run is always in the overlay, drawn live", title="This run")
             return
         if run.key in self.picked:
             del self.picked[run.key]
@@ -243,6 +256,11 @@ class RunsView(PlotView):
         self._draw_overlay()
 
     def show(self, snap: Snapshot) -> None:
+        if snap.run != self.live_run:  # the first snapshot, or a new model's run
+            self.live_run = snap.run
+            self.picked = {k: r for k, r in self.picked.items() if not self._is_live(r)}
+            if self.found is not None:
+                self._fill_table()
         self._draw_overlay()
 
     def curves(self) -> tuple[OverlaySeries, ...]:
@@ -260,13 +278,13 @@ class RunsView(PlotView):
         return tuple(out)
 
     def _live(self, weight: float) -> OverlaySeries | None:
-        """This run from the snapshot: its history points (the monitor keeps the run's own
-        smoothed loss per point, so that is the raw series here)."""
+        """This run from the snapshot: the mean window loss of each history point is its raw
+        series, as a logged run's is its records' window losses."""
         snap = self.snapshot
-        if snap is None or not snap.loss_history:
+        if snap is None or not snap.window_history:
             return None
         stride, start, n = snap.history_stride, snap.history_start, snap.stats.iteration
-        its = np.minimum(start + stride * np.arange(1, len(snap.loss_history) + 1), n)
+        its = np.minimum(start + stride * np.arange(1, len(snap.window_history) + 1), n)
         its = its.astype(float)
         if self.axis == "iterations":
             x = its
@@ -276,19 +294,24 @@ class RunsView(PlotView):
             x = times
         else:  # characters: this run's seq length since the monitor started
             x = its * snap.stats.chars_seen / max(1, n)
-        raw = bits(np.array(snap.loss_history))
+        raw = bits(np.array(snap.window_history))
         keep = np.isfinite(x)
+        # validation passes: (step, bits) in the snapshot, at the iterations completed
+        val_its = np.array([it + 1 for it, _ in snap.val_history], dtype=float)
+        val = np.array([b for _, b in snap.val_history], dtype=float)
+        val_x = val_its if self.axis == "iterations" else val_at(its, x, val_its)
+        shown = np.isfinite(val_x) & np.isfinite(val)
         return OverlaySeries(f"{LIVE}: this run", x[keep], raw[keep],
-                             ema_debiased(raw[keep], weight), its[keep])
+                             ema_debiased(raw[keep], weight), its[keep], val_x[shown],
+                             val[shown], val_its[shown])
 
     def _draw_overlay(self) -> None:
         snap = self.snapshot
-        key = (tuple(self.picked), self.axis, self.log_y, self.smoothing,
-               None if snap is None else (len(snap.loss_history), snap.history_stride,
-                                          snap.stats.iteration))
-        if key == self._drawn:
+        data = None if snap is None else (len(snap.window_history), snap.history_stride,
+                                          snap.stats.iteration)
+        if not self.due((tuple(self.picked), self.axis, self.log_y, self.smoothing), data,
+                        snap):
             return
-        self._drawn = key
         self.shown = self.curves()
         series, legend = [], []
         for i, c in enumerate(self.shown):
@@ -296,6 +319,8 @@ class RunsView(PlotView):
             if WEIGHTS[self.smoothing] > 0:
                 series.append(Series(c.x, c.raw, style + FAINT))
             series.append(Series(c.x, c.smoothed, style))
+            if c.val.size:  # its validation on the same axis, dashed in its colour
+                series.append(Series(c.val_x, c.val, style, dashed=True))
             legend.append((c.label, style))
         label = duration if self.axis == "wall" else (lambda v: compact_count(int(v)))
         self.plot.plot(series, self.log_y, label, legend)
@@ -313,9 +338,10 @@ class RunsView(PlotView):
         self.head.set_lines([
             line(("runs", "bold"), " · ", state,
                  (f" · sorted by {header_text(self.sort_column)}", "dim")),
-            line(("overlay", "bold"), f" of {len(self.picked)} picked + this run · x ",
+            line(("overlay", "bold"), f" of {len(self.picked)} picked + this run (live) · x ",
                  (AXIS_NAMES[self.axis], "bold"), f" · y {'log' if self.log_y else 'linear'}"
-                 f" · smoothing {w:g} (debiased EMA" + (", raw dim beneath)" if w else ")"),
+                 f" · smoothing {w:g} (debiased EMA" + (", raw dim beneath)" if w else ")")
+                 + " · validation dashed",
                  ("   space picks · enter details · S sort · f this corpus", "dim")),
         ])
 

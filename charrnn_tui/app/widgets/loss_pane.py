@@ -1,7 +1,10 @@
-"""The Loss pane: a sparkline of the smoothed loss over the whole run, and its current value.
+"""The Loss pane: the loss readout over the whole run as a sparkline, and its current value.
 
-The loss is shown per window (what min-char-rnn prints), per character in nats, and in bits per
-character: the per-window number alone grows with seq_length and hides progress.
+The readout is the debiased average of the window loss per character (the monitor's
+`loss_per_char`, engine/units.py), in bits per character: the same number the status line,
+the loss chart and the runs overlay show, with the latest validation loss beside it, what it
+averages over, and the last window's own loss dim beneath. The per-window number min-char-rnn
+prints grows with seq_length and lags by its 1000-step smoothing; headless mode keeps it.
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ from charrnn_tui.link.monitor import Snapshot
 from engine.units import bits
 
 from .loss_sparkline import LossSparkline
-from .status_line import compact_count
 from .text_lines import TextLines, line
 
 FLAT = 0.005  # bits/char per 1000 iterations: below this the trend reads as flat
@@ -34,16 +36,22 @@ def trend_text(per_k_nats: float) -> tuple[str, str]:
 
 
 def val_text(snap: Snapshot) -> tuple[tuple[str, str], ...]:
-    """The latest validation bits/char; or, with no split, how to turn validation on."""
+    """The latest validation bits/char, beside the training readout (off: no held-out text)."""
     if not snap.config.val_fraction:
-        return (("  val off: set val fraction", "dim"),)
+        return (("  val off", "dim"),)
     if snap.stats.val_bits is None:
         return (("  val —", "dim"),)
     return (("  val ", "dim"), (f"{snap.stats.val_bits:.3f}", "accent"))
 
 
+def span_text(chars: int) -> str:
+    """What the readout averages over, e.g. "avg of last ~25k chars"."""
+    amount = f"{chars / 1e6:.3g}M" if chars >= 1_000_000 else f"{chars / 1e3:.3g}k"
+    return f"avg of last ~{amount} chars"
+
+
 class LossPane(Vertical):
-    """The loss curve over a few lines of numbers; each redrawn only when it changed."""
+    """The readout's curve over a few lines of numbers; each redrawn only when it changed."""
 
     DEFAULT_CSS = """
     LossPane {
@@ -84,19 +92,13 @@ class LossPane(Vertical):
         if key != self._shown_points:  # a new point since it was drawn
             self._shown_points = key
             self._curve.set_points(points)
-        T = snap.config.seq_length
-        pc = snap.loss_per_char
+        pc, window = snap.loss_per_char, snap.window_per_char
         trend, trend_style = trend_text(snap.loss_trend)
-        curve = line("")
-        if points:
-            curve = line((f"{bits(points[0]):.2f}→{bits(points[-1]):.2f}", "bold"),
-                         (f" bits/char, {compact_count(len(points) * snap.history_stride)} it",
-                          "dim"))
-        self._text.set_lines([
-            curve,
-            # per window tracks seq_length edits, unlike the engine's smooth_loss
-            line((f"{pc * T:.2f}", "bold"), f" nats per {T}-char window"),
-            line((f"{pc:.3f}", "bold"), " nats = ", (f"{bits(pc):.3f}", "bold"), " bits/char",
-                 *val_text(snap)),
-            line((trend, trend_style)),
-        ])
+        if math.isfinite(pc):
+            readout = line((f"{bits(pc):.3f}", "bold"), " bits/char", *val_text(snap))
+            # the raw number the average is made of, dim beneath it
+            raw = line((f"last window {bits(window):.3f}", "dim"))
+        else:
+            readout, raw = line(("— bits/char", "bold"), *val_text(snap)), line()
+        span = line((span_text(snap.average_chars), "dim"))
+        self._text.set_lines([readout, span, raw, line((trend, trend_style))])

@@ -6,8 +6,9 @@ drops stay connected; points that share a column also mark their min..max. Every
 with numpy once per new frame; `render_line` only returns prepared strips.
 
 For comparing runs, series may use the run colours (`run-0` .. `run-5`) and the suffix
-` faint` (a raw series drawn dim, under its smoothing), and `plot` takes a legend: a row of
-(label, style) pairs drawn over the chart.
+` faint` (a raw series drawn dim, under its smoothing; its outliers do not set the y range),
+a series may be dashed (a run's validation, in its colour), and `plot` takes a legend: a row
+of (label, style) pairs drawn over the chart.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ _BITS = np.array([[0x01, 0x08], [0x02, 0x10], [0x04, 0x20], [0x40, 0x80]], dtype
 
 
 RUN_COLOURS = 6  # run-0 .. run-5, then they repeat
+DASH = 3  # dot columns per dash (and per gap) of a dashed series
 FAINT = " faint"  # a style key's suffix: the same colour, dimmed
 
 
@@ -40,6 +42,7 @@ class Series:
     xs: np.ndarray
     ys: np.ndarray
     style: str  # component class suffix ("train", "val", "run-N"), maybe + FAINT
+    dashed: bool = False  # drawn in dashes (a run's validation beside its training line)
 
 
 def run_style(i: int) -> str:
@@ -77,8 +80,11 @@ def dots_of(xs: np.ndarray, ys: np.ndarray, x_range: tuple[float, float],
 def braille(dots: np.ndarray) -> np.ndarray:
     """Pack a (4h, 2w) grid into (h, w) braille code points (0 where a cell is empty)."""
     h, w = dots.shape[0] // 4, dots.shape[1] // 2
-    cells = dots.reshape(h, 4, w, 2)
-    return np.einsum("ryxc,yc->rx", cells.astype(np.int64), _BITS)
+    d = dots.view(np.uint8)
+    codes = np.zeros((h, w), dtype=np.uint8)
+    for (dy, dx), bit in np.ndenumerate(_BITS):  # eight strided slices, one per dot
+        codes |= d[dy:4 * h:4, dx:2 * w:2] * np.uint8(bit)
+    return codes.astype(np.int64)
 
 
 def ticks(low: float, high: float, count: int) -> list[float]:
@@ -167,12 +173,13 @@ class LossPlot(Widget):
         self._styles = {}
 
     def render_lines(self, crop: Region) -> list[Strip]:
-        base = self.rich_style
-        keys = ("train", "val", "axis", *(run_style(i) for i in range(RUN_COLOURS)))
-        self._styles = {"": base, **{k: base + self.get_component_rich_style(f"loss-plot--{k}")
-                                     for k in keys}}
-        faint = Style(dim=True)
-        self._styles.update({k + FAINT: self._styles[k] + faint for k in keys})
+        if not self._styles:  # resolved once, until the CSS or theme changes
+            base = self.rich_style
+            keys = ("train", "val", "axis", *(run_style(i) for i in range(RUN_COLOURS)))
+            self._styles = {"": base, **{k: base + self.get_component_rich_style(
+                f"loss-plot--{k}") for k in keys}}
+            faint = Style(dim=True)
+            self._styles.update({k + FAINT: self._styles[k] + faint for k in keys})
         return super().render_lines(crop)
 
     def render_line(self, y: int) -> Strip:
@@ -199,6 +206,14 @@ def legend_rows(legend: Sequence[tuple[str, str]], width: int) -> list[list[tupl
     return rows
 
 
+def _central(ys: np.ndarray) -> np.ndarray:
+    """The 2nd and 98th percentiles (nearest rank) of `ys`, or nothing."""
+    if ys.size == 0:
+        return ys
+    q = np.sort(ys)
+    return q[[int(0.02 * (q.size - 1)), int(0.98 * (q.size - 1))]]
+
+
 def chart_rows(series: Sequence[Series], width: int, height: int, log_y: bool,
                x_label: Callable[[float], str],
                legend: Sequence[tuple[str, str]] = ()) -> list[list[tuple[str, str]]]:
@@ -210,13 +225,17 @@ def chart_rows(series: Sequence[Series], width: int, height: int, log_y: bool,
     pw, ph = width - Y_LABEL - 1, height - 2 - len(top)
     if pw < 4 or ph < 2:
         return [[("(too small for a chart)", "axis")]]
-    clean = []
+    clean, dashed = [], []
     for s in series:
         keep = np.isfinite(s.ys) & np.isfinite(s.xs) & ((s.ys > 0) if log_y else True)
         ys = np.log10(s.ys[keep]) if log_y else s.ys[keep]
         clean.append((s.xs[keep], ys, s.style))
+        dashed.append(s.dashed)
     all_x = np.concatenate([c[0] for c in clean]) if clean else np.empty(0)
-    all_y = np.concatenate([c[1] for c in clean]) if clean else np.empty(0)
+    # a faint (raw) series sets the y range by its 2nd-98th percentiles only: one noisy window
+    # must not flatten the curves drawn over it (its spikes run to the edge)
+    all_y = np.concatenate([_central(ys) if style.endswith(FAINT) else ys
+                            for _, ys, style in clean]) if clean else np.empty(0)
     if all_x.size == 0:
         return [[("no data yet", "axis")]]
     x_range = (float(all_x.min()), float(all_x.max()))
@@ -224,11 +243,17 @@ def chart_rows(series: Sequence[Series], width: int, height: int, log_y: bool,
     pad = (y_hi - y_lo) * 0.05 or 0.5
     y_range = (y_lo - pad, y_hi + pad)
     codes = np.zeros((ph, pw), dtype=np.int64)
-    owner = np.full((ph, pw), "", dtype=object)
-    for xs, ys, style in clean:  # later series (validation) are drawn over earlier ones
-        c = braille(dots_of(xs, ys, x_range, y_range, pw, ph))
-        owner[c > 0] = style
+    owner = np.zeros((ph, pw), dtype=np.int64)  # 1 + index of the series drawn last; 0 none
+    gaps = (np.arange(2 * pw) // DASH) % 2 == 1  # the dot columns a dashed line leaves out
+    for k, (xs, ys, _) in enumerate(clean):  # later series (validation) over earlier ones
+        dots = dots_of(xs, ys, x_range, y_range, pw, ph)
+        if dashed[k]:
+            dots[:, gaps] = False
+        c = braille(dots)
+        owner[c > 0] = k + 1
         codes |= c
+    keys = ["", *(style for _, _, style in clean)]
+    cells = np.where(codes > 0, 0x2800 + codes, 0x20).astype(np.uint32)
     # y tick labels at evenly spaced rows
     labels = {}
     for i, v in enumerate(ticks(y_range[1], y_range[0], Y_TICKS)):
@@ -238,15 +263,10 @@ def chart_rows(series: Sequence[Series], width: int, height: int, log_y: bool,
     for r in range(ph):
         runs: list[tuple[str, str]] = [(labels.get(r, "").rjust(Y_LABEL - 1) + " ", "axis"),
                                        ("┤" if r in labels else "│", "axis")]
-        text, key = [], None
-        for code, who in zip(codes[r].tolist(), owner[r].tolist()):
-            if who != key and text:
-                runs.append(("".join(text), key))
-                text = []
-            key = who
-            text.append(chr(0x2800 + code) if code else " ")
-        if text:
-            runs.append(("".join(text), key))
+        text = cells[r].tobytes().decode("utf-32-le")  # one string per row, split by owner
+        who = owner[r]
+        cuts = [0, *(np.flatnonzero(who[1:] != who[:-1]) + 1).tolist(), pw]
+        runs.extend((text[a:b], keys[who[a]]) for a, b in zip(cuts, cuts[1:]))
         rows.append(runs)
     # the x axis: tick marks and their labels
     axis = ["─"] * pw

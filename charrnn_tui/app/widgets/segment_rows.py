@@ -17,6 +17,8 @@ from textual.widget import Widget
 
 from charrnn_tui.scales import DIVERGING, HEAT, LEVELS, diverging, heat
 
+MAX_BASED = 4096  # remembered segments (labels vary; the cells' styles do not)
+
 __all__ = ["DIVERGING", "HEAT", "LEVELS", "SegmentRows", "cells", "diverging", "heat",
            "printable"]
 
@@ -62,6 +64,9 @@ class SegmentRows(Widget):
         self._rows: list[list[Segment]] = []
         self._strips: list[Strip] | None = None
         self._base: Style | None = None
+        # each segment over the base style, by segment: the cells repeat a few dozen styles,
+        # so a redraw looks them up instead of making thousands of segments (half its cost)
+        self._based: dict[Segment, Segment] = {}
 
     @property
     def plain(self) -> str:
@@ -79,14 +84,28 @@ class SegmentRows(Widget):
         super().notify_style_update()
         self._base = None
         self._strips = None
+        self._based = {}
 
     def render_lines(self, crop: Region) -> list[Strip]:
         if self._strips is None:
             if self._base is None:
                 self._base = self.rich_style  # it walks the DOM: once per style change
             base, width = self._base, self.size.width
-            self._strips = [Strip(Segment.apply_style(row, base)).crop_extend(0, width, base)
-                            for row in self._rows]
+            based = self._based
+            if len(based) > MAX_BASED:
+                based.clear()
+            get = based.get
+            strips = []
+            for row in self._rows:
+                segments = []
+                for seg in row:  # as Segment.apply_style(row, base), remembered
+                    out = get(seg)
+                    if out is None:
+                        out = based[seg] = Segment(seg.text,
+                                                   base + seg.style if seg.style else base)
+                    segments.append(out)
+                strips.append(Strip(segments).crop_extend(0, width, base))
+            self._strips = strips
         return super().render_lines(crop)
 
     def render_line(self, y: int) -> Strip:
