@@ -93,6 +93,16 @@ def loss_curve(points: int, stride: int, start: Fraction, floor: Fraction,
     return tuple(out)
 
 
+def windows(history: tuple[float, ...]) -> tuple[float, ...]:
+    """The window loss beneath a smoothed curve: the curve and an exact, noisy-looking
+    wobble of a few hundredths of a nat."""
+    return tuple(dyadic(Fraction(h) + Fraction((k * 53 + 7) % 23 - 11, 256))
+                 for k, h in enumerate(history))
+
+
+AVERAGE_CHARS = 25_000  # the readout's horizon (engine.units.HORIZON_CHARS)
+
+
 # -- the samples real runs drew ----------------------------------------------------------------
 
 # min-char-rnn (seed 1) on the bundled verse after 14,000 and 16,000 iterations (shown as the
@@ -200,17 +210,20 @@ def min_char_rnn() -> Staged:
         mem_norm=(40_059.625, 1_133_579.5, 520_055.75, 119_039.75, 54_857.5),
         param_norm=(55.03125, 19.96875, 23.640625, 2.046875, 1.3984375),
         step_median=(1.125, 0.0234375, 0.00234375, 0.034765625, 0.0023193359375),
-        clipped_fraction=0.0, clipped_by_param=(0.0,) * 5, val_bits=2.34375)
+        clipped_fraction=0.0, clipped_by_param=(0.0,) * 5, val_bits=None,
+        average_loss=pc, average_chars=AVERAGE_CHARS)
     samples = tuple(Sample(k + 2, it, text, False, 1.0, False)
                     for k, (it, text) in enumerate(zip((15_900, 16_000), VERSE_SAMPLES)))
     snapshot = Snapshot(
-        version=1, state=State.RUNNING, message="", stats=stats, config=config,
+        version=1, state=State.RUNNING, message="", stats=stats, config=trainer.config,
         corpus_name=trainer.corpus.name, loss_per_char=pc, loss_history=history,
         history_stride=32, loss_trend=-0.0234375,
         mem_trend=(0.03125, 0.0078125, 0.015625, 0.0234375, 0.01171875), rate=1875.0,
         samples=samples, saved_at=None, saved_path="",
         story=(Sample(1, 0, VERSE_FIRST, False, 1.0, False),),
-        history_times=tuple(k * 0.5 for k in range(1, 501)))
+        history_times=tuple(k * 0.5 for k in range(1, 501)),
+        window_history=windows(history), window_per_char=pc + 0.0625,
+        average_chars=AVERAGE_CHARS, run="20261207-092000-5eed0001")
     return Staged(run_info(trainer, "20261207-092000-5eed0001"), snapshot,
                   exploration=exploration(trainer), influence=influence(trainer))
 
@@ -232,14 +245,17 @@ def gru() -> Staged:
         param_norm=(51.8, 66.7, 4.01, 0.26, 68.7, 49.0, 2.35, 0.611, 19.2, 0.447)[:k],
         step_median=(2.2e-4, 2.49e-4, 2.13e-4, 1.37e-4, 2.57e-4, 2.1e-4, 2.08e-4, 1.71e-4,
                      2.21e-4, 1.41e-4)[:k],
-        clipped_fraction=0.0, clipped_by_param=(0.0,) * k, val_bits=None, threads=2)
+        clipped_fraction=0.0, clipped_by_param=(0.0,) * k, val_bits=3.6875, threads=2,
+        average_loss=pc, average_chars=AVERAGE_CHARS)
     samples = tuple(Sample(j + 2, it, text, False, 1.0, False)
                     for j, (it, text) in enumerate(zip((700, 800), CODE_SAMPLES)))
     snapshot = Snapshot(
-        version=1, state=State.RUNNING, message="", stats=stats, config=config,
+        version=1, state=State.RUNNING, message="", stats=stats, config=trainer.config,
         corpus_name=trainer.corpus.name, loss_per_char=pc, loss_history=history,
         history_stride=2, loss_trend=-0.3125, mem_trend=(math.nan,) * k, rate=3.5,
-        samples=samples, saved_at=None, saved_path="")
+        samples=samples, saved_at=None, saved_path="", window_history=windows(history),
+        window_per_char=pc - 0.046875, average_chars=AVERAGE_CHARS,
+        val_history=((600, 3.8125), (800, 3.6875)), run="20261207-093000-5eed0002")
     return Staged(run_info(trainer, "20261207-093000-5eed0002"), snapshot)
 
 
