@@ -25,6 +25,7 @@ from .trainer import (  # noqa: E402
     EXACT_WARMUP,
     Diverged,
     LastWindow,
+    OutOfMemory,
     StepResult,
     Trainer,
     TrainStats,
@@ -35,7 +36,7 @@ from .trainer import (  # noqa: E402
 __all__ = [
     "EXACT_WARMUP", "PARAM_NAMES", "RNN", "Config", "ConfigError", "Control", "Corpus",
     "CorpusError", "Diverged", "FlatParams", "GradCheckResult", "LastWindow", "LossHistory",
-    "Outcome", "StepResult", "TrainStats", "Trainer", "TrainerCheck", "WindowView",
+    "OutOfMemory", "Outcome", "StepResult", "TrainStats", "Trainer", "TrainerCheck", "WindowView",
     "check_fits", "check_trainer", "corpus_from_text", "gradient_check", "load_corpus", "run",
     "GRUCell", "LSTMCell", "TanhCell", "ModelSpec", "ModelSpecError", "Network", "Params",
     "WindowRecord", "Adam", "AdamConfig", "RMSprop", "RMSpropConfig",

@@ -23,6 +23,7 @@ from engine import Config, ConfigError, CorpusError, Outcome, Trainer, check_tra
 from engine.inspect.gradcheck import CheckCancelled
 from engine.presets import RUN_FIELDS, preset
 from engine.store.checkpoint import CheckpointError, CheckpointStore, load_checkpoint
+from engine.text import visible
 
 from ..cli.exit_status import ENDING_SIGNALS, Exit
 from ..link.local import Session, train
@@ -407,9 +408,10 @@ class CharRNNApp(App[int]):
                 f: getattr(config, f) for f in RUN_FIELDS})
         try:
             config = config.with_changes(seed=self.config.seed if same else None)
-            trainer = Trainer(self.trainer.corpus, config)
-        except (ConfigError, CorpusError) as exc:
-            self.notify(str(exc), title="Cannot re-initialise", severity="error", timeout=10)
+            trainer = Trainer(self.trainer.corpus, config)  # its size is budgeted first
+        except (ConfigError, CorpusError, MemoryError) as exc:
+            self.notify(str(exc) or "out of memory", title="Cannot re-initialise",
+                        severity="error", timeout=10, markup=False)
             return
         self._replace(trainer,
                       f"re-initialised {config.describe_model()} with the "
@@ -421,8 +423,9 @@ class CharRNNApp(App[int]):
             return
         try:
             trainer = load_checkpoint(path, self.trainer.corpus)
-        except CheckpointError as exc:
-            self.notify(str(exc), title="Cannot resume", severity="error", timeout=10)
+        except (CheckpointError, MemoryError) as exc:  # a path from a run log: literal text
+            self.notify(visible(str(exc) or "out of memory"), title="Cannot resume",
+                        severity="error", timeout=10, markup=False)
             return
         self._replace(trainer, f"resumed {path.name} at iter {trainer.n}")
 

@@ -119,7 +119,7 @@ class MainScreen(Screen):
         label = next(lab for lab, f, _ in FIELDS if f == field)
         try:
             config = app.config.with_changes(**{field: value})
-            check_fits(app.trainer.corpus, config)
+            check_fits(app.trainer.corpus, config, current=app.config)
         except (ConfigError, CorpusError) as exc:
             pane.report(False, str(exc), field)
             return False

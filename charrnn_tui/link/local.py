@@ -70,8 +70,9 @@ def train(session: Session, tick_seconds: float) -> Outcome:
                       tick_seconds=tick_seconds, on_diverged=mon.on_diverged,
                       stop_on_divergence=False)
     except Exception as exc:  # shown in the app; the terminal stays usable
-        if rec is not None:
-            rec.finish(tr, save=False)  # a trainer that raised is not worth saving
+        if rec is not None:  # a trainer that raised is not worth saving, unless it only ran
+            # out of memory: a step then restores the last good state (OutOfMemory)
+            rec.finish(tr, save=isinstance(exc, MemoryError))
         mon.finish(None, exc)
     else:
         if rec is not None:
