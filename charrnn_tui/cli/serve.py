@@ -2,14 +2,18 @@
 
 textual-serve (the optional `[serve]` extra) runs one app process per browser connection, so
 each tab trains a session of its own, with its own run log and checkpoints. The options after
-`--host` / `--port` are the app's own, checked here so that bad input is one line in the
-terminal instead of a dead page.
+`--host` / `--port` are the app's own, checked here by the very function the app starts
+with (`main.prepare`) so that bad input is one line in the terminal instead of a dead page.
+Then the port is bound, and only then announced: the first line said is true.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
+import signal
+import socket
 import sys
 
 from .arguments import Parser
@@ -17,6 +21,7 @@ from .exit_status import Exit
 from .output import PROG, say
 
 INSTALL_HINT = 'pip install -e ".[serve]" (or pip install textual-serve)'
+BACKLOG = 128  # pending connections per socket, as aiohttp's own default
 
 
 def build_serve_parser() -> argparse.ArgumentParser:
@@ -43,9 +48,9 @@ def serve_main(argv: list[str]) -> int:
     if not args.host.strip():
         say(f"{PROG} serve: error: --host is an empty string")
         return Exit.USAGE
-    from .main import build_parser
+    from .main import START_ERRORS, parse_app_args, prepare
 
-    parsed = build_parser().parse_args(app_args)  # bad app options: one line, exit 2
+    parsed = parse_app_args(app_args)  # bad app options: one line, exit 2
     if parsed.headless or parsed.paths:
         say(f"{PROG} serve: error: --headless and --paths make no sense in a browser")
         return Exit.USAGE
@@ -55,13 +60,70 @@ def serve_main(argv: list[str]) -> int:
         say(f"{PROG} serve: error: textual-serve is not installed; install it with "
             f"{INSTALL_HINT}")
         return Exit.USAGE
-    say(f"{PROG}: serving on http://{args.host}:{args.port} (Ctrl+C stops; each browser tab "
-        "trains its own session)")
-    server = Server(app_command(app_args), host=args.host, port=args.port, title=PROG)
     try:
-        server.serve()
-    except OSError as exc:  # the port is taken, say
+        prepare(parsed)  # what each tab's app checks as it starts, checked once here
+        sockets = bind(args.host, args.port)
+    except START_ERRORS as exc:
+        say(f"{PROG} serve: error: {exc}")
+        return Exit.USAGE
+    except OSError as exc:  # the port is taken, the host unknown
         say(f"{PROG} serve: error: cannot listen on {args.host}:{args.port}: "
             f"{exc.strerror or exc}")
         return Exit.USAGE
+    except KeyboardInterrupt:
+        return Exit.OK
+    say(f"{PROG}: serving on http://{args.host}:{args.port} (Ctrl+C stops; each browser tab "
+        "trains its own session)")
+    _on_sockets(Server, sockets)(app_command(app_args), host=args.host, port=args.port,
+                                 title=PROG).serve()
     return Exit.OK
+
+
+def bind(host: str, port: int) -> list[socket.socket]:
+    """Listening sockets on every address `host` names, made as asyncio's own server makes
+    them (address reuse on POSIX, IPv6 sockets IPv6 only); OSError if any cannot be bound."""
+    sockets: list[socket.socket] = []
+    try:
+        seen = set()
+        for family, kind, proto, _, address in socket.getaddrinfo(
+                host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE):
+            if (family, address) in seen:
+                continue
+            seen.add((family, address))
+            sock = socket.socket(family, kind, proto)
+            sockets.append(sock)
+            if os.name == "posix":
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6 and hasattr(socket, "IPV6_V6ONLY"):
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind(address)
+            sock.listen(BACKLOG)
+            sock.setblocking(False)
+    except OSError:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
+
+
+def _on_sockets(server: type, sockets: list[socket.socket]) -> type:
+    """textual-serve's Server, serving on `sockets` bound beforehand instead of binding its
+    host and port itself (after the announcement, where a taken port was found too late)."""
+    import asyncio
+
+    from aiohttp import web
+
+    class BoundServer(server):
+        def serve(self, debug: bool = False) -> None:
+            self.debug = debug
+            self.initialize_logging()
+            loop = asyncio.new_event_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                try:
+                    loop.add_signal_handler(sig, self.request_exit)
+                except (NotImplementedError, RuntimeError):  # Windows: Ctrl+C raises instead
+                    pass
+            web.run_app(self._make_app(), sock=sockets, handle_signals=False, loop=loop,
+                        print=None)
+
+    return BoundServer
