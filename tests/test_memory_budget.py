@@ -278,6 +278,7 @@ def test_sample_score_neurons_and_resume_refuse_the_claim_in_one_line(tmp_path, 
     ("config_cell", "<U268435456", (), "longer than"),  # 1 GiB for a 16-character field
     ("corpus_fingerprint", "<U100000000", (), "longer than"),
     ("kind", "|S536870912", (), "not a charrnn-tui checkpoint"),  # bytes, not text
+    ("kind", "<U134217728", (), "not a charrnn-tui checkpoint"),
     ("vocab", "<u4", (1 << 31,), "entries"),  # 8 GiB of code points
     ("param_l0.Wx", "<f8", (1 << 20, 1 << 12), "has shape"),  # 32 GiB where 12 x 48 belongs
     ("rng_key", "<u4", (1 << 30,), "has shape"),

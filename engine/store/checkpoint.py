@@ -471,8 +471,9 @@ def read_checkpoint(path: str | os.PathLike[str], plan: Plan = memory.reading
     the memory there is (engine/memory.py), before any array is decoded."""
     path = Path(path)
     with _Fields(path, _open_npz(path)) as f:
-        if not f.has("kind") or f.header("kind")[1].kind != "U" or \
-                f.text("kind", len(KIND)) != KIND:
+        shape, kind = f.header("kind") if f.has("kind") else (None, None)
+        if kind is None or kind.kind != "U" or shape != () or kind.itemsize > 4 * len(KIND) \
+                or f.text("kind", len(KIND)) != KIND:  # so a long kind is not decoded either
             raise f.fail("not a charrnn-tui checkpoint")
         version = f.integer("format_version", 0, 2**31)
         if version not in FORMATS:
