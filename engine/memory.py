@@ -89,10 +89,13 @@ def parameter_count(config: Config, vocab_size: int) -> int:
 
 
 def _flags(config: Config, *names: str) -> str:
+    """'--batch 32 × --seq-length 64 × ...': the flags of `names`; a batch or a layer count of
+    1 is left out (it is no lever)."""
     value = {"batch": config.batch, "seq-length": config.seq_length,
              "hidden": config.hidden_size, "layers": config.layers,
              "sample-length": config.sample_length}
-    return " × ".join(f"--{n} {value[n]}" for n in names)
+    return " × ".join(f"--{n} {value[n]}" for n in names
+                      if not (n in ("batch", "layers") and value[n] == 1))
 
 
 def _gates(config: Config) -> tuple[int, int]:

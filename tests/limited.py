@@ -1,5 +1,8 @@
 """The CLI in a child process under an address-space limit (`resource.setrlimit` in the child),
-with its exit status, output, wall time and peak resident memory (from `os.wait4`).
+with its exit status, output, wall time and peak resident memory.
+
+The peak is the child's own: its VmHWM as it exits (a forked child's ru_maxrss starts at the
+parent's, pytest's, resident size), else ru_maxrss where there is no /proc.
 
 Where memory is the point, a test runs the command here: a plan the machine cannot hold must be
 refused in one line long before the limit is reached, and the child's peak shows it was.
@@ -16,8 +19,6 @@ import time
 from dataclasses import dataclass
 
 import pytest
-
-from .helpers import cli_command
 
 try:
     import resource
@@ -44,17 +45,34 @@ class Child:
         return [line for line in self.stderr.splitlines() if line.strip()]
 
 
-def run_limited(*args, cwd, limit: int | None = LIMIT, timeout: float = 60.0,
-                command: list[str] | None = None) -> Child:
-    """`charrnn-tui ARGS` (or `command`) in `cwd` under an address-space limit of `limit`."""
+# runs the CLI as `python -m charrnn_tui` does, and writes its peak resident size at exit
+REPORTING = """
+import atexit, sys
+def report(path=sys.argv[1]):
+    try:
+        with open("/proc/self/status") as status, open(path, "w") as out:
+            out.write(next(line.split()[1] for line in status if line.startswith("VmHWM:")))
+    except (OSError, StopIteration):
+        pass
+atexit.register(report)
+from charrnn_tui.cli.main import main
+sys.argv = ["charrnn-tui", *sys.argv[2:]]
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def run_limited(*args, cwd, limit: int | None = LIMIT, timeout: float = 60.0) -> Child:
+    """`charrnn-tui ARGS` in `cwd` under an address-space limit of `limit`."""
     def set_limit() -> None:
         if limit is not None:
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            tempfile.TemporaryDirectory() as side:
+        report = os.path.join(side, "hwm")
+        command = [sys.executable, "-c", REPORTING, report, *map(str, args)]
         start = time.perf_counter()
-        proc = subprocess.Popen(command or cli_command(*args), cwd=cwd, stdout=out, stderr=err,
-                                preexec_fn=set_limit)
+        proc = subprocess.Popen(command, cwd=cwd, stdout=out, stderr=err, preexec_fn=set_limit)
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
@@ -62,12 +80,17 @@ def run_limited(*args, cwd, limit: int | None = LIMIT, timeout: float = 60.0,
             if time.perf_counter() - start > timeout:
                 proc.send_signal(signal.SIGKILL)
                 os.wait4(proc.pid, 0)
-                pytest.fail(f"{args or command} did not end within {timeout:g} s")
+                pytest.fail(f"{args} did not end within {timeout:g} s")
             time.sleep(0.005)
         seconds = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
         out.seek(0)
         err.seek(0)
         scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes there, KiB here
+        try:
+            with open(report) as f:
+                peak = int(f.read()) * 1024
+        except (OSError, ValueError):
+            peak = usage.ru_maxrss * scale
         return Child(proc.returncode, out.read().decode("utf-8", "replace"),
-                     err.read().decode("utf-8", "replace"), seconds, usage.ru_maxrss * scale)
+                     err.read().decode("utf-8", "replace"), seconds, peak)

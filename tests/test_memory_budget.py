@@ -165,7 +165,7 @@ def test_a_product_of_flags_too_big_for_memory_is_one_line(tmp_path, args, flags
     assert child.returncode == 2 and "Traceback" not in child.stderr, child.stderr
     assert len(child.lines) == 1 and "needs about" in child.lines[0]
     assert flags in child.lines[0]
-    assert child.peak_rss < GiB // 2  # refused before it was allocated
+    assert child.peak_rss < GiB // 4  # refused before it was allocated (~35 MiB measured)
 
 
 @posix_limits
@@ -269,7 +269,7 @@ def test_sample_score_neurons_and_resume_refuse_the_claim_in_one_line(tmp_path, 
     child = run_limited(*args, cwd=tmp_path, limit=GiB + GiB // 2)
     assert child.returncode == 2 and len(child.lines) == 1, child.stderr
     assert "needs about" in child.lines[0] and "Traceback" not in child.stderr
-    assert child.peak_rss < GiB // 2
+    assert child.peak_rss < GiB // 4  # ~55 MiB measured
     print(f"\n{command}: {child.seconds:.2f} s, peak RSS {memory.size_text(child.peak_rss)}")
 
 

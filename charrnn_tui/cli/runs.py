@@ -68,7 +68,11 @@ def runs_main(argv: list[str]) -> int:
         if problem is not None:
             say(f"{PROG} runs: error: --log-dir {problem}")
             return Exit.USAGE
-    found = scan([*discover(folder), *map(Path, args.log)])
+    try:
+        found = scan([*discover(folder), *map(Path, args.log)])
+    except MemoryError:  # logs are bounded (MAX_LOG_BYTES each), but not their number
+        say(f"{PROG} runs: error: not enough memory to read these logs")
+        return Exit.USAGE
     runs = list(found.runs)
     if args.corpus is not None:
         name = Path(args.corpus).name
