@@ -25,8 +25,9 @@ try:
 except ImportError:  # Windows
     resource = None
 
-posix_limits = pytest.mark.skipif(resource is None or not hasattr(os, "wait4"),
-                                  reason="needs resource.setrlimit and os.wait4 (POSIX)")
+posix_limits = pytest.mark.skipif(
+    resource is None or not hasattr(os, "wait4") or not sys.platform.startswith("linux"),
+    reason="needs Linux's RLIMIT_AS, os.wait4 and /proc")
 GiB = 1 << 30
 LIMIT = 2 * GiB  # address space of a limited child: numpy and the app need ~0.5 GiB of it
 

@@ -181,9 +181,10 @@ def test_the_vocabulary_counts_once_the_corpus_is_read(tmp_path):
     assert "needs about" in child.lines[0] and "vocabulary 20000" in child.lines[0]
 
 
-@pytest.mark.parametrize("batch", ["4096", "1024"])
+@pytest.mark.parametrize("batch", ["4096"])
 def test_gru_2x256_with_a_huge_batch_answers_in_one_line_within_a_second(tmp_path, batch):
-    """The issue's case, any machine: best of three runs (the machine may be busy)."""
+    """The issue's case, any machine: best of three runs (the machine may be busy). (At
+    --batch 1024 it is the memory check's: PRODUCTS, in a limited child.)"""
     (tmp_path / "corpus.txt").write_text(TEXT * 40, encoding="utf-8")
     times = []
     for _ in range(3):
@@ -241,7 +242,8 @@ def claiming(tmp_path: Path, cell: str = "lstm", layers: int = 8, hidden: int = 
     ("lstm", 8, 4096, 1_000_000, False),  # its members do not match what it claims
 ], ids=["lstm-8x4096-V1e6", "gru-2x4096", "rnn-4096", "mismatched-members"])
 def test_a_checkpoint_claiming_a_huge_network_is_refused_before_decoding(
-        tmp_path, cell, layers, hidden, vocab, honest):
+        tmp_path, monkeypatch, cell, layers, hidden, vocab, honest):
+    monkeypatch.setattr(memory, "available_bytes", lambda: 16 * GiB)  # any machine's answer
     path = claiming(tmp_path, cell, layers, hidden, vocab, honest)
     assert path.stat().st_size < 16 << 20
     for load in (load_model, lambda p: load_checkpoint(p, corpus_from_text("ab" * 40))):

@@ -36,7 +36,7 @@ def serve(*args, cwd) -> subprocess.CompletedProcess[str]:
     (["--exact", "--cell", "gru"], "exact arithmetic"),
     (["--resume", "nope.npz"], "nope.npz"),
     (["--cooldown", "0.2"], "give --iters"),
-    (["--model", "gru-2x256", "--batch", "1024", "--seq-length", "4096"], "needs about"),
+    (["--hidden", "4096", "--batch", "1024", "--seq-length", "100000"], "needs about"),
 ])
 def test_bad_app_options_are_one_line_before_anything_is_served(tmp_path, args, says):
     proc = serve(*args, cwd=tmp_path)
