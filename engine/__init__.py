@@ -19,6 +19,7 @@ from .trainer import (
     EXACT_WARMUP,
     Diverged,
     LastWindow,
+    OutOfMemory,
     StepResult,
     Trainer,
     TrainStats,
@@ -29,7 +30,7 @@ from .trainer import (
 __all__ = [
     "EXACT_WARMUP", "PARAM_NAMES", "RNN", "Config", "ConfigError", "Control", "Corpus",
     "CorpusError", "Diverged", "FlatParams", "GradCheckResult", "LastWindow", "LossHistory",
-    "Outcome", "StepResult", "TrainStats", "Trainer", "TrainerCheck", "WindowView",
+    "OutOfMemory", "Outcome", "StepResult", "TrainStats", "Trainer", "TrainerCheck", "WindowView",
     "check_fits", "check_trainer", "corpus_from_text", "gradient_check", "load_corpus", "run",
     "GRUCell", "LSTMCell", "TanhCell", "ModelSpec", "ModelSpecError", "Network", "Params",
     "WindowRecord", "Adam", "AdamConfig", "RMSprop", "RMSpropConfig", "threads_for",

@@ -21,6 +21,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import memory
 from .config import MAX_THREADS, MODEL_FIELDS, Config, ConfigError
 from .data import Corpus, CorpusError
 from .nets.learners import MinCharLearner, make_learner
@@ -43,6 +44,10 @@ EXACT_WARMUP = 200
 
 class EvaluationStopped(Exception):
     """`Trainer.progress` asked a validation pass to stop."""
+
+
+class OutOfMemory(MemoryError):
+    """A step ran out of memory; the last good parameters have been restored."""
 
 
 class Diverged(RuntimeError):
@@ -197,7 +202,16 @@ class Trainer:
     # -- the loop body -------------------------------------------------------------------
 
     def step(self) -> StepResult:
-        """One iteration of the original loop; raises Diverged on a non-finite loss."""
+        """One iteration of the original loop; raises Diverged on a non-finite loss, and
+        OutOfMemory (a MemoryError) with the last good state restored, ready to be saved."""
+        try:
+            return self._step()
+        except MemoryError:
+            restored = self.roll_back()  # in place: restoring allocates nothing
+            raise OutOfMemory(f"out of memory at iteration {self.n}; restored the parameters "
+                              f"of iteration {restored}") from None
+
+    def _step(self) -> StepResult:
         cfg, T = self.config, self.config.seq_length
         learner = self.learner
         timed = self._val is not None and not cfg.eval_every  # validation by training time
@@ -357,7 +371,9 @@ class Trainer:
         clip = self.config.clip
         clipped = tuple(int(np.count_nonzero(np.abs(g) >= clip)) for g in self.grads.segments())
         if self._streams is not None:
-            return _network_view(n, self.model.window_record(), clipped, self.config.cell)
+            record = self.model.window_record(stream=0)  # the views show stream 0 only
+            return None if record is None else _network_view(n, record, clipped,
+                                                              self.config.cell)
         inputs, targets = self.last_window.inputs, self.last_window.targets
         ws = self.model.workspace(len(inputs))
         ps = ws.ps.copy()
@@ -401,7 +417,7 @@ class Trainer:
         if fixed:
             raise ValueError(f"{', '.join(fixed)} fix the model; re-initialise to change them")
         config = settle_val_fraction(self.corpus, config)
-        check_fits(self.corpus, config)
+        check_fits(self.corpus, config, current=self.config)
         self.keep_rollback()  # a bad new setting can be undone to here
         if config.val_fraction != self.config.val_fraction:
             self._split(config)
@@ -608,9 +624,12 @@ def _split_fits(n: int, fraction: float, seq_length: int) -> bool:
     return held >= seq_length + 1 and n - held >= seq_length + 1
 
 
-def check_fits(corpus: Corpus, config: Config) -> None:
+def check_fits(corpus: Corpus, config: Config, current: Config | None = None) -> None:
     """The original needs at least seq_length + 1 characters for one window and its targets;
-    with a validation split, so do both parts; and the machine must have the threads."""
+    with a validation split, so do both parts; the machine must have the threads. And the
+    model must fit in memory (engine/memory.py): all of it for a new model, what the change
+    adds to a live `current` one (a new seq length's workspace, say). Raises CorpusError,
+    ConfigError or MemoryBudgetError."""
     if config.threads is not None and config.threads > MAX_THREADS:
         raise ConfigError(f"threads must be between 1 and {MAX_THREADS} (the cores this "
                           f"process may use), got {config.threads}")
@@ -624,6 +643,11 @@ def check_fits(corpus: Corpus, config: Config) -> None:
         raise CorpusError(f"{corpus.name}: a validation fraction of {config.val_fraction:g} "
                           f"leaves {len(corpus) - held} training and {held} validation "
                           f"characters; each needs at least {need}")
+    plan = memory.training(config, corpus.vocab_size)
+    if current is None:
+        memory.check(plan, "this model")
+    else:
+        memory.check(plan.beyond(memory.training(current, corpus.vocab_size)), "this change")
 
 
 def split_point(n: int, val_fraction: float) -> int:
@@ -640,5 +664,5 @@ def _norm(v: np.ndarray) -> float:
     return math.sqrt(float(np.dot(v, v)))
 
 
-__all__ = ["EXACT_WARMUP", "PARAM_NAMES", "Diverged", "LastWindow", "StepResult", "TrainStats",
-           "Trainer", "WindowView", "check_fits"]
+__all__ = ["EXACT_WARMUP", "PARAM_NAMES", "Diverged", "LastWindow", "OutOfMemory", "StepResult",
+           "TrainStats", "Trainer", "WindowView", "check_fits"]

@@ -38,6 +38,7 @@ from charrnn_tui.link.server import ListenError, RunServer
 from charrnn_tui.run_files import RunRecorder
 from engine import Config, Trainer
 from engine.store.checkpoint import CheckpointStore
+from engine.text import visible
 
 from . import actions
 from .commands import TrainingCommands
@@ -224,8 +225,9 @@ class CharRNNApp(RunKeys, RunSwaps, App[int]):
         if message.source is not self.link:
             return  # the last words of a link this app has left
         match message.event:
-            case Notice(text=text, title=title, severity=severity):
-                self.notify(text, title=title, severity=severity)
+            case Notice(text=text, title=title, severity=severity):  # may name files: literal
+                self.notify(visible(text), title=visible(title), severity=severity,
+                            markup=False)
             case SettingsDone() as done:
                 self.main_screen.settings_done(done)
             case ProbeProgress(request=request) as event:
@@ -246,7 +248,8 @@ class CharRNNApp(RunKeys, RunSwaps, App[int]):
             case RunEnded(reason=reason):
                 self.run_ended(reason)
             case Error(reason=reason):
-                self.notify(reason, title="The run refused a message", severity="error")
+                self.notify(visible(reason), title="The run refused a message",
+                            severity="error", markup=False)
 
     def on_probe_request(self, message: ProbeRequest) -> None:
         request = self.link.probe(message.query)

@@ -2,7 +2,7 @@
 
 The table is the live runs' (`link.client.LIVE_COLUMNS`: run id, corpus, model, iteration,
 how long it has run, paused or not), newest first; what the runs say is drawn literally,
-its control characters replaced (`link.client.plain`).
+its control characters replaced (`engine.text.visible`).
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from charrnn_tui.link.protocol import EndRun
 from engine import ConfigError, CorpusError, Trainer
 from engine.presets import preset
 from engine.store.checkpoint import CheckpointError, load_checkpoint, new_run_id
+from engine.text import visible
 
 from .dialogs.confirm_dialog import ConfirmDialog
 from .dialogs.reinit_dialog import SAME, ReinitChoice, ReinitDialog
@@ -58,7 +59,7 @@ class RunSwaps:
             return
         self._show_state_now(State.STOPPED)
         self.main_screen.note(f"the run's connection ended: {reason} (q leaves)")
-        self.notify(reason, title="Run ended", timeout=12)
+        self.notify(visible(reason), title="Run ended", timeout=12, markup=False)
 
     # -- a new model trained here (not while attached) -----------------------------------
 
@@ -93,9 +94,10 @@ class RunSwaps:
             config = preset(choice.preset).carrying(config)
         try:
             config = config.with_changes(seed=self.config.seed if same else None)
-            trainer = Trainer(self.trainer.corpus, config)
-        except (ConfigError, CorpusError) as exc:
-            self.notify(str(exc), title="Cannot re-initialise", severity="error", timeout=10)
+            trainer = Trainer(self.trainer.corpus, config)  # its size is budgeted first
+        except (ConfigError, CorpusError, MemoryError) as exc:
+            self.notify(str(exc) or "out of memory", title="Cannot re-initialise",
+                        severity="error", timeout=10, markup=False)
             return
         self._train_here(trainer,
                          f"re-initialised {config.describe_model()} with the "
@@ -107,8 +109,9 @@ class RunSwaps:
             return
         try:
             trainer = load_checkpoint(path, self.trainer.corpus)
-        except CheckpointError as exc:
-            self.notify(str(exc), title="Cannot resume", severity="error", timeout=10)
+        except (CheckpointError, MemoryError) as exc:  # a path from a run log: literal text
+            self.notify(visible(str(exc) or "out of memory"), title="Cannot resume",
+                        severity="error", timeout=10, markup=False)
             return
         if self.config.threads is not None:  # a count set for this machine (--threads, Controls)
             trainer.set_config(trainer.config.with_changes(threads=self.config.threads))
@@ -176,8 +179,9 @@ class RunSwaps:
                     title="Hand-over failed", severity="error", timeout=15)
         try:
             trainer = load_checkpoint(checkpoint, self.trainer.corpus)
-        except CheckpointError as exc:
-            self.notify(str(exc), title="Cannot resume", severity="error")
+        except (CheckpointError, MemoryError) as exc:
+            self.notify(visible(str(exc) or "out of memory"), title="Cannot resume",
+                        severity="error", markup=False)
             return
         target = self.session.info.iters
         self._train_here(trainer, f"resumed {checkpoint.name} at iter {trainer.n}",

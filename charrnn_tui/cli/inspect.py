@@ -9,16 +9,23 @@ simple text feature, the units whose activations correlate with it most (engine/
 from __future__ import annotations
 
 import argparse
+import codecs
 import io
 import math
 import os
 import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
 
 from engine.data import CorpusError, load_corpus
 from engine.inspect import probe
 from engine.store.checkpoint import CheckpointError, SavedModel, load_model
-from engine.store.files import FileRefused, read_regular
+from engine.store.files import FileRefused, describe_os_error, open_regular
+from engine.text import visible
 from engine.units import bits
 
 from .arguments import Parser, examples, refuse_empty_paths
@@ -78,21 +85,64 @@ def build_neurons_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _load(path: str) -> SavedModel:
-    return load_model(path)
+TEXT_PIECE = 1 << 16  # bytes of the text decoded and scored at a time: memory is O(piece)
 
 
-def _read_text(path: str) -> str:
-    try:
-        raw = read_regular(path, MAX_SCORE_BYTES, "text file")
-    except FileRefused as exc:
-        raise InputError(str(exc)) from None
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not valid UTF-8 (bad byte near offset {exc.start})") from None
+def _pieces(f: BinaryIO, path: str) -> Iterator[str]:
+    """The text of an open file from its start, in pieces of about TEXT_PIECE bytes decoded
+    as UTF-8 (a byte-order mark dropped); InputError names a bad byte or a failed read."""
+    f.seek(0)
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset, started = 0, False
+    while True:
+        try:
+            raw = f.read(TEXT_PIECE)
+        except OSError as exc:
+            raise InputError(describe_os_error(path, exc)) from None
+        try:
+            text = decoder.decode(raw, final=not raw)
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{path}: not valid UTF-8 (bad byte near offset "
+                             f"{offset + exc.start})") from None
+        offset += len(raw)
+        if text and not started:
+            started = True
+            text = text.removeprefix("\ufeff")
+        if text:
+            yield text
+        if not raw:
+            return
+
+
+@dataclass
+class TextCheck:
+    """What a first pass over a text to score found: its known and unknown characters and
+    where the first unknown one is."""
+
+    known: int = 0
+    unknown: int = 0
+    first_unknown: tuple[str, int, int] | None = None  # (character, line, column)
+    line: int = 1  # where the pass is: line and column of the next character
+    column: int = 1
+
+    def add(self, text: str, ix: np.ndarray) -> None:
+        bad = np.flatnonzero(ix < 0)
+        if bad.size and self.first_unknown is None:
+            at = int(bad[0])
+            newline = text.rfind("\n", 0, at)
+            column = at - newline if newline >= 0 else self.column + at
+            self.first_unknown = (text[at], self.line + text.count("\n", 0, at), column)
+        self.unknown += int(bad.size)
+        self.known += int(ix.size - bad.size)
+        last = text.rfind("\n")
+        self.line += text.count("\n")
+        self.column = len(text) - last if last >= 0 else self.column + len(text)
+
+
+def unknown_line(where: str, char: str, line: int, column: int, count: int) -> str:
+    more = f" ({count} characters in all)" if count > 1 else ""
+    return (f"{where}: character {char!r} at line {line}, column {column} is not in the "
+            f"model's vocabulary{more}")
 
 
 def unknown_message(where: str, text: str, unknown: list[int]) -> str:
@@ -100,37 +150,72 @@ def unknown_message(where: str, text: str, unknown: list[int]) -> str:
     at = unknown[0]
     line = text.count("\n", 0, at) + 1
     column = at - (text.rfind("\n", 0, at) + 1) + 1
-    more = f" ({len(unknown)} characters in all)" if len(unknown) > 1 else ""
-    return (f"{where}: character {text[at]!r} at line {line}, column {column} is not in the "
-            f"model's vocabulary{more}")
+    return unknown_line(where, text[at], line, column, len(unknown))
 
 
 def score_main(argv: list[str]) -> int:
+    """Score FILE in two streaming passes over one open file: the first checks it (UTF-8,
+    vocabulary) without the model, the second reads it through the model and prints."""
     parser = build_score_parser()
     args = parser.parse_args(argv)
     refuse_empty_paths(parser, ("CHECKPOINT", args.checkpoint), ("FILE", args.file))
     try:
         if sys.stdout is None:
             raise InputError("standard output is closed; nothing could be printed")
-        saved = _load(args.checkpoint)
-        text = _read_text(args.file)
-        known, unknown = probe.split_known(saved.vocab, text)
-        if unknown and not args.skip_unknown:
-            raise InputError(unknown_message(args.file, text, unknown) +
-                             "; --skip-unknown reads the text without them")
-        if len(known) < 2:
-            raise InputError(f"{args.file}: needs at least two characters the model knows "
-                             f"(found {len(known)})")
+        saved = load_model(args.checkpoint)
+        try:
+            f = open_regular(args.file, MAX_SCORE_BYTES, "text file")
+        except FileRefused as exc:
+            raise InputError(str(exc)) from None
+        with f:
+            found = TextCheck()
+            for text in _pieces(f, args.file):
+                found.add(text, probe.indices(saved.vocab, text))
+            if found.unknown and not args.skip_unknown:
+                raise InputError(unknown_line(args.file, *found.first_unknown, found.unknown) +
+                                 "; --skip-unknown reads the text without them")
+            if found.known < 2:
+                raise InputError(f"{args.file}: needs at least two characters the model knows "
+                                 f"(found {found.known})")
+            return _score(saved, f, args, found)
     except (CheckpointError, InputError) as exc:
         say(f"{PROG} score: error: {exc}")
         return Exit.USAGE
-    losses = probe.surprisal(saved.model, known)
+    except MemoryError:
+        say(f"{PROG} score: error: not enough memory to score with this model")
+        return Exit.USAGE
+
+
+def _score(saved: SavedModel, f: BinaryIO, args: argparse.Namespace, found: TextCheck) -> int:
+    """The second pass: each piece read on from the state the last one left, coloured as it
+    goes with --color, and the mean at the end."""
+    scorer = probe.Scorer(saved.model)
     out = Output(sys.stdout)
-    if args.color:
-        out.write(coloured(text, unknown, losses, len(saved.vocab), _colour_on(sys.stdout)))
-    mean = float(losses.sum()) / len(losses)
-    skipped = f", {len(unknown)} unknown characters skipped" if unknown else ""
-    out.write(f"{bits(mean):.4f} bits/char over {len(losses)} predicted characters "
+    colour = _colour_on(sys.stdout)
+    total, predicted, first, last = 0.0, 0, True, "\n"
+    for text in _pieces(f, args.file):
+        ix = probe.indices(saved.vocab, text)
+        unknown = np.flatnonzero(ix < 0)
+        if unknown.size and not args.skip_unknown:
+            raise InputError(f"{args.file}: changed while it was read")
+        losses = scorer.feed(ix[ix >= 0])
+        if not np.isfinite(losses).all():  # bounded weights make this impossible; say so
+            raise InputError(f"{args.checkpoint}: the model's loss is not finite on this text")
+        total += float(losses.sum())
+        predicted += len(losses)
+        if args.color:
+            out.write(coloured_piece(text, unknown.tolist(), losses, len(saved.vocab), colour,
+                                     first))
+        first = first and not (ix >= 0).any()
+        last = text[-1]
+        if out.failed:
+            break
+    if args.color and last != "\n":
+        out.write("\n")
+    if predicted != found.known - 1:
+        raise InputError(f"{args.file}: changed while it was read")
+    skipped = f", {found.unknown} unknown characters skipped" if found.unknown else ""
+    out.write(f"{bits(total / predicted):.4f} bits/char over {predicted} predicted characters "
               f"(read from h = 0{skipped})\n")
     out.flush()
     if out.error is not None:
@@ -151,9 +236,18 @@ def _colour_on(stream) -> bool:
 def coloured(text: str, unknown: list[int], losses, vocab_size: int, colour: bool) -> str:
     """The text with each predicted character's background on the heat scale of its loss over
     ln V (the surprisal view's), unknown characters reversed and the first one plain; without
-    `colour`, the text itself."""
+    `colour`, the text itself. Control characters show as U+FFFD (engine/text.py)."""
+    piece = coloured_piece(text, unknown, losses, vocab_size, colour, first=True)
+    return piece if text.endswith("\n") else piece + "\n"
+
+
+def coloured_piece(text: str, unknown: list[int], losses, vocab_size: int, colour: bool,
+                   first: bool) -> str:
+    """One piece of a text for `coloured`: `losses` are its known characters' in order, but
+    for the text's very first character (`first`: it is in this piece), which has none."""
+    text = visible(text, multiline=True)  # one for one: positions stay
     if not colour:
-        return text if text.endswith("\n") else text + "\n"
+        return text
     from rich.console import Console
     from rich.style import Style
     from rich.text import Text
@@ -164,20 +258,20 @@ def coloured(text: str, unknown: list[int], losses, vocab_size: int, colour: boo
     marked = Style(reverse=True, bold=True)
     skip = set(unknown)
     rendered = Text()
-    k = -1  # index of the known character being written (0 is the first: not predicted)
+    k = -1 if first else 0  # the loss of the known character being written (-1: none)
     for pos, ch in enumerate(text):
         if pos in skip:
             rendered.append(ch, marked)
             continue
-        k += 1
-        if ch == "\n" or k == 0:
+        if ch == "\n" or k < 0:
             rendered.append(ch)
         else:
-            rendered.append(ch, heat(float(losses[k - 1]) / worst))
+            rendered.append(ch, heat(float(losses[k]) / worst))
+        k += 1
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=True, color_system="truecolor",
                       soft_wrap=True, highlight=False)
-    console.print(rendered, end="" if text.endswith("\n") else "\n")
+    console.print(rendered, end="")
     return buffer.getvalue()
 
 
@@ -190,7 +284,7 @@ def neurons_main(argv: list[str]) -> int:
             raise InputError("standard output is closed; nothing could be printed")
         if not 1 <= args.top <= 20:
             raise InputError(f"--top must be between 1 and 20, got {args.top}")
-        saved = _load(args.checkpoint)
+        saved = load_model(args.checkpoint, kept_chars=probe.PASSAGE)
         corpus_path = _corpus_path(args.corpus, saved)
         corpus = load_corpus(corpus_path)
         start, ix = probe.passage(corpus.ix, saved.config.val_fraction)
@@ -200,14 +294,17 @@ def neurons_main(argv: list[str]) -> int:
             raise InputError(unknown_message(str(corpus_path), text, unknown))
         if len(known) < 3:
             raise InputError(f"{corpus_path}: too short to read (needs at least 3 characters)")
+        reading = probe.read(saved.model, known, saved.hprev)
+        ranks = probe.rank_units(reading, text, args.top)
     except (CheckpointError, CorpusError, InputError) as exc:
         say(f"{PROG} neurons: error: {exc}")
         return Exit.USAGE
-    reading = probe.read(saved.model, known, saved.hprev)
-    ranks = probe.rank_units(reading, text, args.top)
+    except MemoryError:
+        say(f"{PROG} neurons: error: not enough memory to read with this model")
+        return Exit.USAGE
     held = start > 0
     out = Output(sys.stdout)
-    out.write(f"# {len(reading.losses)} characters of {corpus.name} from position {start} "
+    out.write(f"# {len(reading.losses)} characters of {visible(corpus.name)} from position {start} "
               f"({'the held-out part' if held else 'the start of the text'}), read from the "
               f"checkpoint's carried state (iteration {saved.iteration})\n")
     for line in ranking_lines(ranks):

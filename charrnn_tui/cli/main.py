@@ -10,6 +10,7 @@ import argparse
 import os
 import signal
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,7 @@ from engine import (
     Outcome,
     Trainer,
     load_corpus,
+    memory,
     run,
 )
 from engine.config import (
@@ -49,6 +51,7 @@ from engine.store.checkpoint import (
 )
 from engine.store.files import describe_os_error
 from engine.store.runlog import KEEP_LOGS, RUN_ID, MetricsLog, prune_logs
+from engine.text import visible
 from engine.threads import environment_threads
 
 from .. import __version__
@@ -246,7 +249,51 @@ def config_from_args(args: argparse.Namespace) -> Config:
         given["exact"] = True
     if args.greedy:
         given["greedy"] = True
-    return preset(args.model or DEFAULT_PRESET).config(**given)
+    return preset(DEFAULT_PRESET if args.model is None else args.model).config(**given)
+
+
+# what `prepare` raises: one line each for the user, exit status 2
+START_ERRORS = (ConfigError, CorpusError, CheckpointError, UsageError)
+
+
+@dataclass(frozen=True)
+class Start:
+    """A run ready to start: the trainer (new or resumed) and what it was built from."""
+
+    paths: Paths
+    settings: Settings
+    trainer: Trainer
+    resumed: Path | None  # the checkpoint it continues, if any
+    warning: str | None  # about the settings file, for the user
+
+
+def prepare(args: argparse.Namespace) -> Start:
+    """Check every option and build the trainer, as a run starts: the app, `--headless`, and
+    `serve` before it binds its port all call this. Raises one of START_ERRORS (running out
+    of memory too) with one line; a new model's size is checked against the memory there is
+    before the corpus is read (its vocabulary only adds), and again once it is known."""
+    try:
+        paths = user_paths(args.checkpoint_dir)
+        if args.cooldown and args.iters is None:  # a preset's cooldown just waits for one
+            raise UsageError("--cooldown anneals over a budget: give --iters N as well")
+        if args.resume is None:
+            memory.check(memory.training(config_from_args(args), None), "this model")
+        settings, warning = load_settings(paths.settings)
+        corpus = load_with_progress(default_corpus_path() if args.corpus is None
+                                    else args.corpus)
+        trainer, resumed = make_trainer(args, corpus, paths, settings)
+    except MemoryError:  # what the estimate does not cover (the corpus, say)
+        raise UsageError("not enough memory for this corpus and model size") from None
+    return Start(paths, settings, trainer, resumed, warning)
+
+
+def parse_app_args(argv: list[str]) -> argparse.Namespace:
+    """The app's (and the headless run's) options; a usage error is one line and exit 2."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    refuse_empty_paths(parser, ("CORPUS", args.corpus), ("--resume", args.resume, " or 'latest'"),
+                       ("--checkpoint-dir", args.checkpoint_dir), ("--log", args.log))
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -273,31 +320,25 @@ def main(argv: list[str] | None = None) -> int:
         from .attach import attach_main
 
         return attach_main(argv[1:])
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    refuse_empty_paths(parser, ("CORPUS", args.corpus), ("--resume", args.resume, " or 'latest'"),
-                       ("--checkpoint-dir", args.checkpoint_dir), ("--log", args.log))
+    args = parse_app_args(argv)
     try:
-        paths = user_paths(args.checkpoint_dir)
         if args.paths:
-            return print_paths(paths)
+            return print_paths(user_paths(args.checkpoint_dir))
         if args.headless and sys.stdout is None:
             raise UsageError("standard output is closed; nothing could be printed")
-        if args.cooldown and args.iters is None:  # a preset's cooldown just waits for one
-            raise UsageError("--cooldown anneals over a budget: give --iters N as well")
-        settings, warning = load_settings(paths.settings)
-        if warning:
-            say(f"{PROG}: {warning}")
-        corpus = load_with_progress(default_corpus_path() if args.corpus is None
-                                    else args.corpus)
-        trainer = make_trainer(args, corpus, paths, settings)
+        start = prepare(args)
+        if start.warning:
+            say(f"{PROG}: {start.warning}")
+        trainer, paths, settings = start.trainer, start.paths, start.settings
+        if start.resumed is not None:
+            say(f"# resumed {start.resumed} at iteration {trainer.n}")
         pinned = environment_threads()
         if args.threads is not None and pinned is not None and pinned.count != args.threads:
             say(f"{PROG}: {pinned} in the environment sets the BLAS threads: --threads "
                 f"{args.threads} is not used")
         recorder = make_recorder(args, trainer, paths, settings)
         terminal = None if args.headless else AppTerminal()
-    except (ConfigError, CorpusError, CheckpointError, UsageError) as exc:
+    except START_ERRORS as exc:
         say(f"{PROG}: error: {exc}")
         return Exit.USAGE
     except MemoryError:
@@ -306,6 +347,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:  # Ctrl+C while the corpus loads: nothing to save yet
         say(f"{PROG}: interrupted before training started")
         return Exit.OK
+    corpus = trainer.corpus
     if args.headless:
         return headless(trainer, args.iters, args.print_every, recorder,
                         announce_seed=args.seed is None and args.resume is None,
@@ -318,9 +360,8 @@ def main(argv: list[str] | None = None) -> int:
             say(f"{PROG}: the new model is not saved: {exc}")
             return None
 
-    hand_over = None
-    if args.corpus is not None:  # a run on the bundled corpus is handed over by name
-        hand_over = HandOver(os.path.abspath(args.corpus), run_options(args), paths.logs)
+    hand_over = HandOver(os.path.abspath(default_corpus_path() if args.corpus is None
+                                         else args.corpus), run_options(args), paths.logs)
     with terminal:
         code = run_app(trainer, iters=args.iters, recorder=recorder, recorder_factory=recorder_for,
                        store=recorder.store or CheckpointStore(
@@ -428,10 +469,11 @@ def report_final_save(recorder: RunRecorder | None, code: int) -> int:
 
 
 def make_trainer(args: argparse.Namespace, corpus: Corpus, paths: Paths,
-                 settings: Settings) -> Trainer:
-    """A new trainer, or one resumed from a checkpoint with the given settings applied."""
+                 settings: Settings) -> tuple[Trainer, Path | None]:
+    """A new trainer, or one resumed from a checkpoint (returned too) with the given settings
+    applied."""
     if args.resume is None:
-        return Trainer(corpus, config_from_args(args))
+        return Trainer(corpus, config_from_args(args)), None
     if args.resume == "latest":
         store = CheckpointStore(paths.checkpoint_dir_for(corpus.name, corpus.fingerprint))
         path = store.latest()
@@ -458,8 +500,7 @@ def make_trainer(args: argparse.Namespace, corpus: Corpus, paths: Paths,
         changes["greedy"] = True
     if changes:
         trainer.set_config(trainer.config.with_changes(**changes))
-    say(f"# resumed {path} at iteration {trainer.n}")
-    return trainer
+    return trainer, path
 
 
 def make_recorder(args: argparse.Namespace, trainer: Trainer, paths: Paths,
@@ -514,7 +555,7 @@ def sample_main(argv: list[str]) -> int:
         if not 1 <= args.length <= MAX_SAMPLE_LENGTH:
             raise UsageError(f"--length must be between 1 and {MAX_SAMPLE_LENGTH}, "
                              f"got {args.length}")
-        saved = load_model(args.checkpoint)
+        saved = load_model(args.checkpoint, sample_length=args.length)
         if args.temperature is not None:
             saved.config.with_changes(temperature=args.temperature)  # validates
         if args.seed is not None:
@@ -525,8 +566,11 @@ def sample_main(argv: list[str]) -> int:
     except (CheckpointError, ConfigError, CorpusError, UsageError) as exc:
         say(f"{PROG} sample: error: {exc}")
         return Exit.USAGE
+    except MemoryError:
+        say(f"{PROG} sample: error: not enough memory for this model and --length")
+        return Exit.USAGE
     out = Output(sys.stdout)
-    out.write((args.prime or "") + text + "\n")
+    out.write(visible((args.prime or "") + text, multiline=True) + "\n")
     out.flush()
     if out.error is not None:
         say(f"{PROG} sample: error: {out.error}")
@@ -560,8 +604,8 @@ def headless(trainer: Trainer, iters: int | None, print_every: int,
             say(f"{PROG}: not listening for clients: {exc}")
 
     def on_step(r) -> None:
-        if r.sample is not None:
-            write("----\n %s \n----\n" % (r.sample,))
+        if r.sample is not None:  # the corpus's characters, without its controls
+            write("----\n %s \n----\n" % (visible(r.sample, multiline=True),))
         if print_every and r.iteration % print_every == 0:
             write("iter %d, loss: %f\n" % (r.iteration, r.smooth_loss))
         if r.val_bits is not None:
@@ -584,12 +628,15 @@ def headless(trainer: Trainer, iters: int | None, print_every: int,
         say(f"# seed {trainer.config.seed}")
     previous = {sig: signal.signal(sig, on_signal) for sig in ENDING_SIGNALS}
     outcome = Outcome.STOPPED
+    failure = None
     try:
         outcome = run(trainer, control, iters=iters, on_step=on_step, on_diverged=on_diverged,
                       on_tick=None if server is None else monitor.publish,
                       tick_seconds=TICK_SECONDS)
     except KeyboardInterrupt:
         pass
+    except MemoryError as exc:  # a step restores the last good state first (OutOfMemory)
+        failure = str(exc) or "out of memory"
     finally:
         for sig in ENDING_SIGNALS:  # from here on, a signal must not cut the final save short
             signal.signal(sig, signal.SIG_IGN)
@@ -602,6 +649,9 @@ def headless(trainer: Trainer, iters: int | None, print_every: int,
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     code = Exit.DIVERGED if outcome is Outcome.DIVERGED else Exit.OK
+    if failure is not None:
+        say(f"{PROG}: error: {failure}")
+        code = Exit.ERROR
     if out.error is not None:
         say(f"{PROG}: error: {out.error}; stopped at iteration {trainer.n}")
         code = Exit.ERROR

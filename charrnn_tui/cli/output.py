@@ -14,16 +14,20 @@ import sys
 from collections.abc import Callable
 from typing import TextIO
 
+from engine.text import visible
+
 PROG = "charrnn-tui"
 
 
 def say(message: str) -> None:
-    """One line on stderr; nothing if stderr is closed or its terminal has gone."""
+    """One line on stderr; nothing if stderr is closed or its terminal has gone. A message
+    may quote a file (a name, a checkpoint's string): its control characters are shown as
+    U+FFFD (engine/text.py), so it stays one line and cannot drive the terminal."""
     stream = sys.stderr
     if stream is None:
         return
     try:
-        stream.write(message + "\n")
+        stream.write(visible(message) + "\n")
         stream.flush()
     except (OSError, ValueError):  # EPIPE, EIO after a hang-up, or a closed file
         pass

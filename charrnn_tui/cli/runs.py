@@ -7,10 +7,11 @@ differ between the listed runs as columns of their own (bold on a terminal).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
-from engine.store.files import FileRefused, open_regular
+from engine.store.files import FileRefused, describe_os_error, open_regular
 from engine.store.runs import (
     COLUMNS,
     MAX_LOG_BYTES,
@@ -68,7 +69,16 @@ def runs_main(argv: list[str]) -> int:
             say(f"{PROG} runs: error: --log {exc}")
             return Exit.USAGE
     folder = Path(args.log_dir) if args.log_dir else user_paths().logs
-    found = scan([*discover(folder), *map(Path, args.log)])
+    if args.log_dir:  # a folder named on purpose must be one (the default may not exist yet)
+        problem = folder_problem(folder)
+        if problem is not None:
+            say(f"{PROG} runs: error: --log-dir {problem}")
+            return Exit.USAGE
+    try:
+        found = scan([*discover(folder), *map(Path, args.log)])
+    except MemoryError:  # logs are bounded (MAX_LOG_BYTES each), but not their number
+        say(f"{PROG} runs: error: not enough memory to read these logs")
+        return Exit.USAGE
     runs = list(found.runs)
     if args.corpus is not None:
         name = Path(args.corpus).name
@@ -91,6 +101,9 @@ def runs_main(argv: list[str]) -> int:
     if found.skipped_lines:
         notes.append(f"{found.skipped_lines} corrupt line{'s' if found.skipped_lines != 1 else ''}"
                      " skipped")
+    if found.damaged:
+        notes.append(f"{found.damaged} damaged record{'s' if found.damaged != 1 else ''} "
+                     "(bad fields shown blank)")
     say(f"# {'; '.join(notes)}")
     for problem in found.unreadable:
         say(f"{PROG} runs: cannot read {problem}")
@@ -98,6 +111,19 @@ def runs_main(argv: list[str]) -> int:
         say(f"{PROG} runs: error: {out.error}")
         return Exit.ERROR
     return Exit.OK
+
+
+def folder_problem(folder: Path) -> str | None:
+    """Why `folder` cannot be listed, in one line; None if it can."""
+    try:
+        with os.scandir(folder):
+            return None
+    except FileNotFoundError:
+        return f"{folder}: no such folder"
+    except NotADirectoryError:
+        return f"{folder}: is a file, not a folder"
+    except OSError as exc:
+        return describe_os_error(folder, exc, "cannot list it")
 
 
 def table_lines(runs, columns, bold: bool = False) -> list[str]:

@@ -9,12 +9,13 @@ the folder who it is (and removes the ones a killed run left behind).
 from __future__ import annotations
 
 import os
-import re
 import socket
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from engine.text import visible
 
 from .. import __version__
 from .link import Link
@@ -176,19 +177,13 @@ class LiveRun:
     def row(self, now: float) -> tuple[str, ...]:
         """Its line in the live runs' table (LIVE_COLUMNS), as plain text."""
         info = self.welcome.info
-        return tuple(plain(cell) for cell in (
+        return tuple(visible(cell) for cell in (  # what a run says, shown literally
             info.run, info.corpus_name, info.config.describe_model(),
             str(self.welcome.iteration), running_for(now - info.started),
             self.welcome.state + ("" if info.in_app else " (headless)")))
 
 
 LIVE_COLUMNS = ("run", "corpus", "model", "iteration", "running for", "state")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def plain(text: str) -> str:
-    """Text a run sent, safe for a terminal: control characters (ESC among them) shown as �."""
-    return _CONTROL.sub("\ufffd", text)
 
 
 def running_for(seconds: float) -> str:

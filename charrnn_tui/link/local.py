@@ -26,7 +26,6 @@ from engine import (
     CorpusError,
     Outcome,
     Trainer,
-    check_fits,
     check_trainer,
     run,
 )
@@ -276,10 +275,8 @@ class Session:
                                   "information"))
 
     def _change(self, trainer: Trainer, command: ChangeSettings, client: Client) -> None:
-        try:
-            config = trainer.config.with_changes(**command.changes)
-            check_fits(trainer.corpus, config)
-            trainer.set_config(config)
+        try:  # set_config checks what the change needs of the corpus and the machine
+            trainer.set_config(trainer.config.with_changes(**command.changes))
         except (ConfigError, CorpusError, ValueError, MemoryError) as exc:
             field = next(iter(command.changes))
             client.deliver(SettingsDone(command.request, self.monitor.settings, str(exc) or
@@ -344,8 +341,9 @@ def _train(session: Session, tick_seconds: float) -> Outcome:
                       tick_seconds=tick_seconds, on_diverged=mon.on_diverged,
                       stop_on_divergence=False)
     except Exception as exc:  # shown in the app; the terminal stays usable
-        if rec is not None:
-            rec.finish(tr, save=False)  # a trainer that raised is not worth saving
+        if rec is not None:  # a trainer that raised is not worth saving, unless it only ran
+            # out of memory: a step then restores the last good state (OutOfMemory)
+            rec.finish(tr, save=isinstance(exc, MemoryError))
         mon.finish(None, exc)
     else:
         if rec is not None:

@@ -19,12 +19,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import memory
 from ..nets.min_char import RNN
 from ..nets.network import ModelSpec, Network, Params
 from ..trainer import split_point
 
 PASSAGE = 4000  # characters the explorer reads at most: a bounded cost per request
-CHUNK = 500  # characters per forward pass (a progress report after each)
 INFLUENCE_SPAN = 200  # characters back from a position that influence looks at, at most
 TOP_UNITS = 3  # units listed per feature
 REACH_SHARE = 0.1  # influence under this share of its peak no longer counts as looked at
@@ -35,11 +35,13 @@ Progress = Callable[[float], None]  # the share of the work done, 0..1
 # -- one code path for both families -------------------------------------------------------
 
 def as_network64(model: RNN | Network) -> Network:
-    """A float64 Network with the model's weights (copies), in eval mode (no dropout)."""
+    """A float64 Network with the model's weights (copies), in eval mode (no dropout); it
+    keeps one window workspace at a time, so reading a long text costs one chunk's."""
     if isinstance(model, Network):
         spec = dataclasses.replace(model.spec, dtype="float64", dropout=0.0)
         net = Network(model.vocab_size, spec)
         net.params.flat[...] = model.params.flat
+        net.workspaces_kept = 1
         return net
     P = model.params
     net = Network(model.vocab_size, ModelSpec("rnn", model.hidden_size, 1, 0.0, "float64"))
@@ -49,6 +51,7 @@ def as_network64(model: RNN | Network) -> Network:
     Q["l0.b"][...] = P.bh
     Q["Why"][...] = P.Why.T
     Q["by"][...] = P.by
+    net.workspaces_kept = 1
     return net
 
 
@@ -98,11 +101,13 @@ class Reading:
 
 
 def read(model: RNN | Network, ixes, state_1: np.ndarray | None = None,
-         progress: Progress | None = None, chunk: int = CHUNK) -> Reading:
+         progress: Progress | None = None, chunk: int | None = None) -> Reading:
     """Read `ixes` from `state_1` (None: h = 0) and keep every state and loss.
 
-    Chunks of `chunk` characters carry the state from one to the next, so the result does not
-    depend on the chunk (up to rounding); `progress(share)` is called after each.
+    Chunks of `chunk` characters (default: engine.memory.read_chunk's for the vocabulary)
+    carry the state from one to the next, so the result does not depend on the chunk (up to
+    rounding); `progress(share)` is called after each. Only the states and losses are kept,
+    copied into arrays allocated once: not a chunk's probabilities or gates.
     """
     ixes = np.asarray(ixes, dtype=np.intp)
     n = len(ixes) - 1
@@ -110,37 +115,77 @@ def read(model: RNN | Network, ixes, state_1: np.ndarray | None = None,
         raise ValueError("reading needs at least two characters")
     net = as_network64(model)
     state = state64(net, state_1)
-    hidden, cells, losses = [], [], []
+    chunk = chunk or memory.read_chunk(net.vocab_size)
+    L, H = net.layers, net.hidden_size
+    hidden = np.empty((n, L, H))
+    cells = np.empty((n, L, H)) if net.spec.cell == "lstm" else None
+    losses = np.empty(n)
     for start in range(0, n, chunk):
         stop = min(start + chunk, n)
         net.loss(ixes[start:stop, None], ixes[start + 1:stop + 1, None], state)
-        record = net.window_record()
-        hidden.append(record.hidden[:, :, 0])
-        if record.cells is not None:
-            cells.append(record.cells[:, :, 0])
-        losses.append(record.losses[:, 0])
+        hs, cs, window_losses = net.window_states()
+        for layer in range(L):
+            hidden[start:stop, layer] = hs[layer][:, 0]
+            if cells is not None:
+                cells[start:stop, layer] = cs[layer][:, 0]
+        losses[start:stop] = window_losses
         if progress is not None:
             progress(stop / n)
-    return Reading(ixes, np.concatenate(hidden), np.concatenate(cells) if cells else None,
-                   np.concatenate(losses))
+    return Reading(ixes, hidden, cells, losses)
+
+
+class Scorer:
+    """-log p of each character of a text that arrives in pieces, read from `state_1` (None:
+    h = 0, as a new text starts). Memory is one chunk's, however long the text: `score`
+    streams a file through it."""
+
+    def __init__(self, model: RNN | Network, state_1: np.ndarray | None = None) -> None:
+        self.net = as_network64(model)
+        self.state = state64(self.net, state_1)
+        self.chunk = memory.read_chunk(self.net.vocab_size)
+        self._last: int | None = None  # the previous piece's last character: read, not scored
+
+    def feed(self, ixes) -> np.ndarray:
+        """The losses (nats) of each of `ixes` given everything before it; the text's very
+        first character has none (it is only read), so the first piece yields one fewer."""
+        ixes = np.asarray(ixes, dtype=np.intp)
+        if self._last is not None:
+            ixes = np.concatenate(([self._last], ixes))
+        if len(ixes) == 0:
+            return np.empty(0)
+        self._last = int(ixes[-1])
+        n = len(ixes) - 1
+        losses = np.empty(n)
+        for start in range(0, n, self.chunk):
+            stop = min(start + self.chunk, n)
+            self.net.loss(ixes[start:stop, None], ixes[start + 1:stop + 1, None], self.state)
+            losses[start:stop] = self.net.window_states()[2]
+        return losses
 
 
 def surprisal(model: RNN | Network, ixes, state_1: np.ndarray | None = None) -> np.ndarray:
     """-log p of each character after the first, in nats, read from `state_1` (None: h = 0)."""
-    return read(model, ixes, state_1, chunk=256).losses
+    return Scorer(model, state_1).feed(ixes)
+
+
+def indices(vocab: str, text: str) -> np.ndarray:
+    """The index in `vocab` of each character of `text` (its first, as str.find gives), -1 for
+    a character it lacks: one vectorised lookup, no Python loop over the text."""
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+    table = np.frombuffer(vocab.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+    if table.size == 0:
+        return np.full(codes.size, -1, np.int64)
+    order = np.argsort(table, kind="stable")  # a vocabulary is sorted already: cheap
+    at = order[np.minimum(np.searchsorted(table[order], codes), table.size - 1)]
+    return np.where(table[at] == codes, at, -1).astype(np.int64)
 
 
 def split_known(vocab: str, text: str) -> tuple[list[int], list[int]]:
     """(indices of the characters of `text` that are in `vocab`, positions of those that are
     not): scoring reads the known characters as if the others were absent."""
-    known, unknown = [], []
-    for pos, ch in enumerate(text):
-        i = vocab.find(ch)
-        if i < 0:
-            unknown.append(pos)
-        else:
-            known.append(i)
-    return known, unknown
+    ix = indices(vocab, text)
+    known = ix >= 0
+    return ix[known].tolist(), np.flatnonzero(~known).tolist()
 
 
 # -- text features and the units that track them ------------------------------------------
@@ -217,14 +262,23 @@ def rank_units(reading: Reading, text: str, top: int = TOP_UNITS) -> tuple[Featu
     """Per feature of FEATURES, the `top` units whose activations correlate with it most.
 
     `text` is the text the reading read; each position t pairs the state after character t
-    with the features of characters 0..t (the last character is never read: no target)."""
-    A, labels = reading.units()
+    with the features of characters 0..t (the last character is never read: no target).
+    Correlations are taken one (layer, part) block of units at a time, so the temporaries are
+    one layer's, not the whole reading's."""
+    n = len(reading.losses)
+    feats = features(text[:n])
+    blocks, labels = [], []
+    for layer in range(reading.layers):
+        for part in reading.parts:
+            block = (reading.hidden if part == "h" else reading.cells)[:, layer]
+            blocks.append(block)
+            labels += [(layer, part, k) for k in range(block.shape[1])]
     ranks = []
-    for name, values in features(text[:len(A)]).items():
+    for name, values in feats.items():
         varies = bool(values.size) and values.min() != values.max()
         best: tuple[UnitScore, ...] = ()
         if varies:
-            r = pearson(values, A)
+            r = np.concatenate([pearson(values, block) for block in blocks])
             order = np.argsort(-np.abs(r), kind="stable")[:top]
             best = tuple(UnitScore(*labels[k], float(r[k])) for k in order.tolist())
         ranks.append(FeatureRank(name, float(values.mean()) if values.size else 0.0, varies,
@@ -338,6 +392,8 @@ class Exploration:
 def explore(trainer, progress: Progress | None = None) -> Exploration:
     """Read the passage (`passage`) from stream 0's carried state; rank units by feature."""
     start, ix = passage(trainer.corpus.ix, trainer.config.val_fraction)
+    memory.check(memory.reading(trainer.config, trainer.corpus.vocab_size, kept_chars=len(ix)),
+                 "reading the passage")
     reading = read(trainer.model, ix, trainer.learner.one_stream(), progress)
     text = trainer.corpus.decode(ix[:-1].tolist())
     return Exploration(trainer.n, start, start > 0, text, reading, features(text),

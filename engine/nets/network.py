@@ -20,6 +20,7 @@ from .cells import GRUCell, LSTMCell, TanhCell
 
 CELLS = {"rnn": TanhCell, "lstm": LSTMCell, "gru": GRUCell}  # the names are config.CELLS
 _WORKSPACES_KEPT = 4  # (T, B) shapes kept at once: training, evaluation, a prime, a tail
+PRIME_CHUNK = 256  # characters of a prime read at once (engine/memory.py counts its workspace)
 
 
 class ModelSpecError(ValueError):
@@ -137,19 +138,9 @@ class Network:
         self.vocab_size, self.spec = vocab_size, spec
         self.hidden_size, self.layers = spec.hidden_size, spec.layers
         self.dtype = np.dtype(spec.dtype)
-        V, H = vocab_size, spec.hidden_size
-        cell_cls = CELLS[spec.cell]
-        self.cells = tuple(cell_cls(V if k == 0 else H, H, k == 0, self.dtype)
-                           for k in range(spec.layers))
-        self.state_parts = cell_cls.state_parts
-        names, shapes, self._layer_slices = [], [], []
-        for k, cell in enumerate(self.cells):
-            start = len(names)
-            names += [f"l{k}.{n}" for n in cell.param_names]
-            shapes += cell.param_shapes()
-            self._layer_slices.append(slice(start, len(names)))
-        self.names = (*names, "Why", "by")
-        self.shapes = (*shapes, (H, V), (V,))
+        self.cells = self._cells(vocab_size, spec)
+        self.state_parts = CELLS[spec.cell].state_parts
+        self.names, self.shapes, self._layer_slices = self._layout(self.cells)
         if params is None:
             params = Params(self.names, self.shapes, self.dtype)
         elif params.names != self.names or params.shapes != self.shapes or \
@@ -159,6 +150,36 @@ class Network:
         self._train_ws: dict[tuple[int, int], _Workspace] = {}  # loss_and_grads and loss
         self._aux_ws: dict[tuple[int, int], _Workspace] = {}  # sampling, priming, evaluation
         self._last: _Workspace | None = None
+        # (T, B) shapes each cache keeps; a reader of long texts keeps one (its chunks are all
+        # of one size but the last), so its memory is one chunk's (engine/inspect/probe.py)
+        self.workspaces_kept = _WORKSPACES_KEPT
+
+    @staticmethod
+    def _cells(vocab_size: int, spec: ModelSpec) -> tuple:
+        """The layers' cells: shapes only (a cell holds no arrays)."""
+        H, dtype = spec.hidden_size, np.dtype(spec.dtype)
+        return tuple(CELLS[spec.cell](vocab_size if k == 0 else H, H, k == 0, dtype)
+                     for k in range(spec.layers))
+
+    @staticmethod
+    def _layout(cells: tuple) -> tuple[tuple[str, ...], tuple[tuple[int, ...], ...], list]:
+        """Parameter names, shapes and each layer's slice of them, in the flat buffer's order."""
+        names, shapes, layer_slices = [], [], []
+        for k, cell in enumerate(cells):
+            start = len(names)
+            names += [f"l{k}.{n}" for n in cell.param_names]
+            shapes += cell.param_shapes()
+            layer_slices.append(slice(start, len(names)))
+        H, V = cells[0].hidden_size, cells[0].input_size
+        return (*names, "Why", "by"), (*shapes, (H, V), (V,)), layer_slices
+
+    @classmethod
+    def layout(cls, vocab_size: int, spec: ModelSpec
+               ) -> tuple[tuple[str, ...], tuple[tuple[int, ...], ...]]:
+        """(names, shapes) of the parameters such a network has, without allocating them: what
+        a checkpoint's members are checked against and what memory estimates count."""
+        names, shapes, _ = cls._layout(cls._cells(vocab_size, spec))
+        return names, shapes
 
     # -- parameters ------------------------------------------------------------------------
 
@@ -231,8 +252,11 @@ class Network:
     def _workspace(self, cache: dict, T: int, B: int) -> _Workspace:
         ws = cache.get((T, B))
         if ws is None:
-            if len(cache) >= _WORKSPACES_KEPT:
-                del cache[next(iter(cache))]  # the oldest shape
+            while len(cache) >= self.workspaces_kept:  # the oldest shape goes first
+                oldest = next(iter(cache))
+                if self._last is cache[oldest]:  # let it go before the new one is allocated
+                    self._last = None
+                del cache[oldest]
             ws = cache[(T, B)] = _Workspace(self, T, B)
         return ws
 
@@ -331,21 +355,37 @@ class Network:
 
     # -- inspection ------------------------------------------------------------------------
 
-    def window_record(self) -> WindowRecord | None:
-        """Copies of the last window of loss_and_grads or loss (None before the first)."""
+    def window_record(self, stream: int | None = None) -> WindowRecord | None:
+        """Copies of the last window of loss_and_grads or loss (None before the first): of
+        every stream, or of one (B = 1 in the record: a view copies no more than it shows)."""
         ws = self._last
         if ws is None:
             return None
         T, B, H = ws.T, ws.B, self.hidden_size
+        pick = slice(None) if stream is None else slice(stream, stream + 1)
         cws = ws.cells
-        hidden = np.stack([c.out for c in cws], axis=1)
-        cells = np.stack([c.cs[1:] for c in cws], axis=1) if self.spec.cell == "lstm" else None
+        hidden = np.stack([c.out[:, pick] for c in cws], axis=1)
+        cells = (np.stack([c.cs[1:, pick] for c in cws], axis=1) if self.spec.cell == "lstm"
+                 else None)
         gates = None
         if self.spec.cell != "rnn":
             G = self.cells[0].gates
-            gates = np.stack([c.a.reshape(T, B, G, H) for c in cws], axis=1)
-        return WindowRecord(ws.inputs.copy(), ws.targets.copy(), ws.losses.reshape(T, B).copy(),
-                            ws.ps.reshape(T, B, self.vocab_size).copy(), hidden, cells, gates)
+            gates = np.stack([c.a.reshape(T, B, G, H)[:, pick] for c in cws], axis=1)
+        return WindowRecord(ws.inputs[:, pick].copy(), ws.targets[:, pick].copy(),
+                            ws.losses.reshape(T, B)[:, pick].copy(),
+                            ws.ps.reshape(T, B, self.vocab_size)[:, pick].copy(), hidden, cells,
+                            gates)
+
+    def window_states(self) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...] | None,
+                                     np.ndarray]:
+        """Views (no copies) of the last forward's per-layer h (T, B, H), an LSTM's c (else
+        None) and the per-position losses (T * B,): valid until the next forward. A reader
+        that keeps a few of them copies only those (engine/inspect/probe.py)."""
+        ws = self._last
+        if ws is None:
+            raise ValueError("no window has been read yet")
+        cells = tuple(c.cs[1:] for c in ws.cells) if self.spec.cell == "lstm" else None
+        return tuple(c.out for c in ws.cells), cells, ws.losses
 
     # -- sampling --------------------------------------------------------------------------
 
@@ -402,12 +442,14 @@ class Network:
         ws.trained = False
 
     def hidden_after(self, state_1: np.ndarray, ixes) -> np.ndarray:
-        """The one-stream state (L, S, 1, H) after reading `ixes` (a prime); `state_1` unchanged."""
+        """The one-stream state (L, S, 1, H) after reading `ixes` (a prime); `state_1` unchanged.
+        A long prime is read PRIME_CHUNK characters at a time: a workspace of bounded size."""
         state = self._one_stream(state_1)
         ixes = np.asarray(ixes, dtype=np.intp).reshape(-1, 1)
-        if len(ixes):
-            ws = self._workspace(self._aux_ws, len(ixes), 1)
-            self._read_window(ws, ixes, None)
+        for start in range(0, len(ixes), PRIME_CHUNK):
+            part = ixes[start:start + PRIME_CHUNK]
+            ws = self._workspace(self._aux_ws, len(part), 1)
+            self._read_window(ws, part, None)
             self._run_layers(ws, state)
         return state
 

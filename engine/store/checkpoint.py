@@ -15,16 +15,19 @@ import secrets
 import stat
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
 
+from .. import memory
 from ..config import MAX_SEQ_LENGTH, Config, ConfigError
 from ..data import Corpus, encode
 from ..nets.learners import MinCharLearner
 from ..nets.min_char import PARAM_NAMES, RNN, param_shapes
 from ..nets.network import ModelSpec, Network
+from ..text import visible
 from ..trainer import Trainer, loss_ceiling
 from .files import FileRefused, describe_os_error, open_regular
 
@@ -123,9 +126,13 @@ def save_checkpoint(trainer: Trainer, path: str | os.PathLike[str]) -> Path:
     Refuses to write non-finite parameters.
     """
     path = Path(path)
-    if not (np.isfinite(trainer.learner.params.flat).all() and math.isfinite(trainer.smooth_loss)):
-        raise CheckpointError(f"{path}: not saved: the parameters are not finite")
-    arrays = _state_arrays(trainer)
+    try:
+        if not (np.isfinite(trainer.learner.params.flat).all()
+                and math.isfinite(trainer.smooth_loss)):
+            raise CheckpointError(f"{path}: not saved: the parameters are not finite")
+        arrays = _state_arrays(trainer)
+    except MemoryError:  # the copies did not fit; the previous checkpoints stay
+        raise CheckpointError(f"{path}: not saved: out of memory") from None
     tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -141,6 +148,8 @@ def save_checkpoint(trainer: Trainer, path: str | os.PathLike[str]) -> Path:
         _fsync_dir(path.parent)
     except OSError as exc:
         raise CheckpointError(describe_os_error(path, exc, "could not save")) from None
+    except MemoryError:
+        raise CheckpointError(f"{path}: not saved: out of memory") from None
     finally:
         if tmp is not None:
             try:
@@ -173,6 +182,7 @@ MAX_CHECKPOINT_BYTES = 1 << 36  # the file as a whole; members are bounded by th
 _ZIP_MAGIC = b"PK\x03\x04"
 _INT_RANGE = (0, 2**62)  # counters: far beyond any run, and safe in int64 arithmetic
 MAX_VOCAB = 0x110000  # one entry per Unicode code point at the most
+_MAX_ENTRY_BYTES = 16  # of a number member (no numeric dtype is wider)
 
 
 def _open_npz(path: Path):
@@ -251,12 +261,20 @@ class _Fields:
                             f"match its header's shape {shape}")
         return shape, dtype
 
-    def get(self, key: str, kinds: str, shape: tuple[int, ...] | None = None,
-            max_size: int | None = None, dtype: str = "float64") -> np.ndarray:
-        """The member `key`; "f" means floats of `dtype` (float64 unless said)."""
+    def header(self, key: str) -> tuple[tuple[int, ...], np.dtype]:
+        """The member's (shape, dtype), read from its npy header alone."""
         if key not in self.names:
             raise self.fail(f"missing field '{key}'")
-        found, found_dtype = self._header(key)
+        return self._header(key)
+
+    def check(self, key: str, kinds: str, shape: tuple[int, ...] | None = None,
+              max_size: int | None = None, dtype: str = "float64",
+              max_chars: int | None = None) -> None:
+        """Refuse the member `key` from its header alone unless it is what the caller expects:
+        "f" means floats of `dtype`; the entries are bounded by `shape` or `max_size` and each
+        entry's bytes by its kind (a string's by `max_chars`), so its declared size is known to
+        be small enough before a byte of it is decoded (a deflated member can claim anything)."""
+        found, found_dtype = self.header(key)
         if found_dtype.kind not in kinds or (kinds == "f" and found_dtype != np.dtype(dtype)):
             expected = dtype if kinds == "f" else f"kind {kinds!r}"
             raise self.fail(f"field '{key}' has dtype {found_dtype}, expected {expected}")
@@ -264,6 +282,21 @@ class _Fields:
             raise self.fail(f"field '{key}' has shape {found}, expected {shape}")
         if max_size is not None and math.prod(found) > max_size:
             raise self.fail(f"field '{key}' has {math.prod(found):,} entries, over {max_size:,}")
+        if shape is None and max_size is None:
+            raise ValueError(f"reading '{key}' needs a shape or a maximum size")
+        per_entry = _MAX_ENTRY_BYTES
+        if found_dtype.kind in "US":
+            per_entry = (max_chars or 0) * (4 if found_dtype.kind == "U" else 1)
+        if found_dtype.itemsize > per_entry:
+            what = (f"is longer than {max_chars} characters" if found_dtype.kind in "US" else
+                    f"has entries of {found_dtype.itemsize} bytes")
+            raise self.fail(f"field '{key}' {what} (refused before decoding)")
+
+    def get(self, key: str, kinds: str, shape: tuple[int, ...] | None = None,
+            max_size: int | None = None, dtype: str = "float64",
+            max_chars: int | None = None) -> np.ndarray:
+        """The member `key`, decoded only after `check` accepted its header."""
+        self.check(key, kinds, shape, max_size, dtype, max_chars)
         try:
             a = self.npz[key]
         except Exception as exc:
@@ -288,10 +321,9 @@ class _Fields:
         return value
 
     def text(self, key: str, max_chars: int = 4096) -> str:
-        a = self.get(key, "U", ())
-        if a.dtype.itemsize // 4 > max_chars:
-            raise self.fail(f"field '{key}' is longer than {max_chars} characters")
-        return str(a.item())
+        """A string member, without control characters (engine/text.py): checkpoint strings
+        reach messages and screens."""
+        return visible(str(self.get(key, "U", (), max_chars=max_chars).item()))
 
 
 @dataclass(frozen=True)
@@ -346,47 +378,104 @@ _NEW_IN_FORMAT_1 = {"cell", "layers", "dropout", "batch", "dtype", "optimizer"}
 _NEW_IN_ANY_FORMAT = {"cooldown"}
 
 
-def _read_min_char(f: _Fields, config: Config, V: int):
+def _model_members(config: Config, V: int) -> dict[str, tuple[str, tuple[int, ...], str]]:
+    """The members that hold the model, as (kinds, shape, dtype) by name: what the file's
+    config claims, checked against the headers before any is decoded."""
     H = config.hidden_size
+    if config.is_min_char_rnn:
+        members = {}
+        for name, shape in zip(PARAM_NAMES, param_shapes(V, H)):
+            members[name] = members["m" + name] = ("f", shape, "float64")
+        members["hprev"] = ("f", (H,), "float64")
+        return members
+    dt = config.dtype
+    names, shapes = Network.layout(V, ModelSpec.of(config))
+    members = {"param_" + n: ("f", shape, dt) for n, shape in zip(names, shapes)}
+    size = sum(math.prod(shape) for shape in shapes)
+    for name in _OPTIMIZER_STATE[config.optimizer]:
+        members["opt_" + name] = ("f", (size,), dt)
+    if config.optimizer == "adam":
+        members["opt_t"] = ("iu", (1,), "int64")
+    parts = 2 if config.cell == "lstm" else 1
+    members["state"] = ("f", (config.layers, parts, config.batch, H), dt)
+    members["positions"] = ("iu", (config.batch,), "int64")
+    return members
+
+
+_OPTIMIZER_STATE = {"adagrad": ("memory",), "rmsprop": ("cache",), "adam": ("m", "v")}
+
+
+def _member(f: _Fields, members: dict, key: str) -> np.ndarray:
+    kinds, shape, dtype = members[key]
+    return f.get(key, kinds, shape, dtype=dtype)
+
+
+def _read_min_char(f: _Fields, config: Config, members: dict):
     params, memories = {}, {}
-    for name, shape in zip(PARAM_NAMES, param_shapes(V, H)):
-        params[name] = f.get(name, "f", shape)
-        mem = f.get("m" + name, "f", shape)
+    for name in PARAM_NAMES:
+        params[name] = _member(f, members, name)
+        mem = _member(f, members, "m" + name)
         if (mem < 0).any():
             raise f.fail(f"field 'm{name}' has negative Adagrad memory")
         memories["m" + name] = mem
-    return params, memories, f.get("hprev", "f", (H,)), None
+    return params, memories, _member(f, members, "hprev"), None
 
 
-def _read_network(f: _Fields, config: Config, V: int):
-    layout = Network(V, ModelSpec.of(config))
-    dt = config.dtype
-    params = {name: f.get("param_" + name, "f", shape, dtype=dt)
-              for name, shape in zip(layout.names, layout.shapes)}
-    size = layout.params.flat.size
-    names = {"adagrad": ("memory",), "rmsprop": ("cache",), "adam": ("m", "v")}[config.optimizer]
-    optimizer = {name: f.get("opt_" + name, "f", (size,), dtype=dt) for name in names}
+def _read_network(f: _Fields, config: Config, members: dict):
+    params = {key.removeprefix("param_"): _member(f, members, key) for key in members
+              if key.startswith("param_")}
+    names = _OPTIMIZER_STATE[config.optimizer]
+    optimizer = {name: _member(f, members, "opt_" + name) for name in names}
     for name in set(names) & {"memory", "cache", "v"}:
         if (optimizer[name] < 0).any():
             raise f.fail(f"field 'opt_{name}' has negative entries")
     if config.optimizer == "adam":
-        t = f.get("opt_t", "iu", (1,))
+        t = _member(f, members, "opt_t")
         if not 0 <= int(t[0]) <= _INT_RANGE[1]:
             raise f.fail("field 'opt_t' is out of range")
         optimizer["t"] = t.astype(np.int64)
-    state = f.get("state", "f", layout.new_state(config.batch).shape, dtype=dt)
-    positions = f.get("positions", "iu", (config.batch,))
+    state = _member(f, members, "state")
+    positions = _member(f, members, "positions")
     if positions.size and (positions.min() < 0 or positions.max() > _INT_RANGE[1]):
         raise f.fail("field 'positions' is out of range")  # the corpus is checked on load
     return params, optimizer, state, positions.astype(np.int64)
 
 
-def read_checkpoint(path: str | os.PathLike[str]) -> tuple[Config, CheckpointState]:
-    """Validate a file completely; return its config and state (no corpus needed)."""
+def _check_bounded(f: _Fields, config: Config, params: dict[str, np.ndarray],
+                   state: np.ndarray) -> None:
+    """Finite is not sane: weights of 1e308 make every forward pass overflow. A weight's
+    magnitude is at most the square root of the dtype's largest number and a hidden state
+    (tanh's, a GRU's mix of them, an LSTM's o * tanh c) lies in [-1, 1]; then every product of
+    a forward pass (at most H + 2 terms of weight x activation) stays finite, so no command
+    turns a loaded model into nan."""
+    bound = math.sqrt(float(np.finfo(np.dtype(config.dtype)).max))
+    for name, p in params.items():
+        if p.size and max(-float(p.min()), float(p.max())) > bound:
+            raise f.fail(f"the weights '{name}' reach {max(-float(p.min()), float(p.max())):.3g},"
+                         f" over {bound:.3g}: no forward pass through them stays finite")
+    h = state if config.is_min_char_rnn else state[:, 0]  # an LSTM's c (part 1) is unbounded
+    if h.size and max(-float(h.min()), float(h.max())) > _MAX_HIDDEN:
+        raise f.fail("the carried hidden state lies outside [-1, 1], which no cell produces")
+
+
+_MAX_HIDDEN = 1.0 + 1e-6  # a hidden state's bound, with room for a float32 mix's rounding
+
+
+Plan = Callable[[Config, int], memory.Estimate]  # what a caller allocates for (config, V)
+
+
+def read_checkpoint(path: str | os.PathLike[str], plan: Plan = memory.reading
+                    ) -> tuple[Config, CheckpointState]:
+    """Validate a file completely; return its config and state (no corpus needed).
+
+    What the file's config claims is checked against the members' headers, and the members
+    with what the caller will allocate for the model (`plan`: reading it, by default) against
+    the memory there is (engine/memory.py), before any array is decoded."""
     path = Path(path)
     with _Fields(path, _open_npz(path)) as f:
-        if not f.has("kind") or f.get("kind", "USO", ()).dtype.kind != "U" or \
-                f.text("kind") != KIND:
+        shape, kind = f.header("kind") if f.has("kind") else (None, None)
+        if kind is None or kind.kind != "U" or shape != () or kind.itemsize > 4 * len(KIND) \
+                or f.text("kind", len(KIND)) != KIND:  # so a long kind is not decoded either
             raise f.fail("not a charrnn-tui checkpoint")
         version = f.integer("format_version", 0, 2**31)
         if version not in FORMATS:
@@ -400,12 +489,22 @@ def read_checkpoint(path: str | os.PathLike[str]) -> tuple[Config, CheckpointSta
             raise f.fail("field 'vocab' is not a list of characters")
         if np.any(np.diff(vocab_codes.astype(np.int64)) <= 0):
             raise f.fail("field 'vocab' is not sorted by code point")
-        vocab = "".join(map(chr, vocab_codes.tolist()))
+        try:  # one decode, not a million chr() calls; a surrogate is no character
+            vocab = vocab_codes.astype("<u4").tobytes().decode("utf-32-le")
+        except UnicodeDecodeError:
+            raise f.fail("field 'vocab' is not a list of characters") from None
         V = len(vocab)
-        if version == FORMAT_VERSION:
-            params, optimizer, hidden, positions = _read_min_char(f, config, V)
-        else:
-            params, optimizer, hidden, positions = _read_network(f, config, V)
+        members = _model_members(config, V)
+        for key, (kinds, shape, dtype) in members.items():
+            f.check(key, kinds, shape, dtype=dtype)
+        try:
+            memory.check(memory.checkpoint_arrays(config, V) + plan(config, V),
+                         f"its model ({config.describe_model()}, vocabulary {V})")
+        except memory.MemoryBudgetError as exc:
+            raise f.fail(str(exc)) from None
+        read = _read_min_char if version == FORMAT_VERSION else _read_network
+        params, optimizer, hidden, positions = read(f, config, members)
+        _check_bounded(f, config, params, hidden)
         # a smoothed loss is at most the divergence ceiling of the longest window
         ceiling = loss_ceiling(V, MAX_SEQ_LENGTH)
         rngs = {}
@@ -430,7 +529,7 @@ def read_checkpoint(path: str | os.PathLike[str]) -> tuple[Config, CheckpointSta
 def load_checkpoint(path: str | os.PathLike[str], corpus: Corpus) -> Trainer:
     """A trainer that continues exactly where the checkpoint left off, on this corpus."""
     path = Path(path)
-    config, state = read_checkpoint(path)
+    config, state = read_checkpoint(path, memory.training)
     if state.corpus_fingerprint != corpus.fingerprint or state.vocab != corpus.vocab:
         raise CheckpointError(f"{path}: trained on a different text ({state.corpus_name}, "
                               f"{state.corpus_fingerprint}), not {corpus.name} "
@@ -493,8 +592,12 @@ class SavedModel:
         return "".join(self.vocab[i] for i in out)
 
 
-def load_model(path: str | os.PathLike[str]) -> SavedModel:
-    config, state = read_checkpoint(path)
+def load_model(path: str | os.PathLike[str], kept_chars: int = 0,
+               sample_length: int = 0) -> SavedModel:
+    """The checkpoint's model for sampling, scoring or reading, budgeted for a reading that
+    keeps the states of `kept_chars` characters and a sample of `sample_length`."""
+    config, state = read_checkpoint(path, lambda config, V: memory.reading(
+        config, V, kept_chars, sample_length))
     V = len(state.vocab)
     if config.is_min_char_rnn:
         model: RNN | Network = RNN(V, config.hidden_size)
@@ -512,7 +615,8 @@ def load_model(path: str | os.PathLike[str]) -> SavedModel:
 
 
 def checkpoint_info(path: str | os.PathLike[str]) -> CheckpointInfo:
-    config, state = read_checkpoint(path)
+    """What a listing shows; the file is validated (its arrays decoded, then dropped)."""
+    config, state = read_checkpoint(path, lambda config, V: memory.Estimate(()))
     return CheckpointInfo(Path(path), state.iteration, state.smooth_loss, config.seq_length,
                           state.saved_at, run_of(path), config.seed, config.hidden_size)
 

@@ -3,8 +3,14 @@
 The CLI's `runs` table and the app's runs screen share everything here. A log is the JSON
 lines `engine.store.runlog.MetricsLog` writes; a file may hold several runs (each from its
 `"run"` header on) and logs from before the header existed load as one run whose missing
-fields are None. A line that is not a JSON object, or whose numbers are not numbers, is
+fields are None. A line that is not a JSON object, or whose iteration is not one, is
 skipped and counted, never fatal: a run killed mid-write leaves half a line.
+
+A log is untrusted input: every field is checked for type and range here, where logs are
+parsed, and nowhere else. A bad field (a start time of 1e300 or NaN, a 401-digit count, a list
+where a name belongs) reads as missing, so it shows blank, and its record (or the header) is
+counted as damaged; text fields lose their control characters (engine/text.py) before any
+table, screen or terminal sees them.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..text import visible
 from ..units import ema_debiased
 from .files import FileRefused, open_regular
 from .runlog import RUN_ID
@@ -72,6 +79,7 @@ class Run:
     skipped: int  # corrupt lines in this run's part of the file
     legacy: bool  # written before logs had a header
     mtime: float = 0.0  # the file's, to order runs that say nothing of their start
+    damaged: int = 0  # records (and the header) kept with bad fields left blank
 
     @property
     def key(self) -> tuple[str, int]:
@@ -79,7 +87,7 @@ class Run:
 
     @property
     def name(self) -> str:
-        return self.run or self.path.stem
+        return self.run or visible(self.path.stem)
 
     @property
     def iterations(self) -> int | None:
@@ -134,78 +142,155 @@ def _last_finite(values: np.ndarray) -> float | None:
 
 # -- parsing ---------------------------------------------------------------------------------
 
-def _number(value: object) -> float:
-    """A finite float, nan for None; ValueError for anything else (the line is corrupt)."""
-    if value is None:
-        return math.nan
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"not a number: {value!r}")
-    return float(value)
+MAX_COUNT = 2**62  # iterations and characters: far beyond any run, exact as int64
+MAX_BITS = 1e6  # bits per character: a diverged run is stopped long before
+MAX_SECONDS = 1e10  # a run's wall time (three centuries)
+STARTED = (0.0, 2.0**33)  # unix seconds a start may have: 1970 to 2242, what localtime takes
+MAX_NAME = 1024  # characters of a name (corpus, run folder)
+MAX_SAMPLE = 10_000  # characters of a logged sample (the writer keeps 400)
+MAX_SETTINGS = 64  # entries of a header's config or model
+MAX_SETTING = 2**63  # an integer setting's magnitude
+
+
+class _Fields:
+    """Typed reads of one JSON object's fields: a value of the wrong type or out of range reads
+    as missing (None, or nan for a number) and marks the object `damaged`."""
+
+    def __init__(self, record: dict) -> None:
+        self.record = record
+        self.damaged = False
+
+    def _bad(self):
+        self.damaged = True
+        return None
+
+    def count(self, key: str) -> int | None:
+        """A non-negative integer up to MAX_COUNT."""
+        value = self.record.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNT:
+            return self._bad()
+        return value
+
+    def number(self, key: str, low: float, high: float) -> float:
+        """A finite number in [low, high] as a float; nan when missing or bad."""
+        value = self.record.get(key)
+        if value is None:
+            return math.nan
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self._bad()
+            return math.nan
+        if isinstance(value, int) and not -MAX_SETTING < value < MAX_SETTING:
+            self._bad()  # a 401-digit integer does not even convert to a float
+            return math.nan
+        value = float(value)
+        if not (math.isfinite(value) and low <= value <= high):  # NaN, Infinity, 1e300
+            self._bad()
+            return math.nan
+        return value
+
+    def text(self, key: str, limit: int = MAX_NAME, multiline: bool = False) -> str | None:
+        """A string, without control characters, of at most `limit` characters."""
+        value = self.record.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str) or len(value) > limit:
+            return self._bad()
+        return visible(value, multiline) or None
+
+    def settings(self, key: str) -> dict[str, object]:
+        """A header's config or model: names to plain values (a bad entry is left out)."""
+        value = self.record.get(key)
+        if value is None:
+            return {}
+        if not isinstance(value, dict) or len(value) > MAX_SETTINGS:
+            self._bad()
+            return {}
+        out = {}
+        for name, v in value.items():
+            if isinstance(v, str):
+                v = visible(v) if len(v) <= MAX_NAME else self._bad()
+            elif isinstance(v, float) and not math.isfinite(v):
+                v = self._bad()
+            elif isinstance(v, int) and not isinstance(v, bool) and not \
+                    -MAX_SETTING < v < MAX_SETTING:
+                v = self._bad()
+            elif not (v is None or isinstance(v, (bool, int, float))):
+                v = self._bad()
+            if len(name) > MAX_NAME:
+                self._bad()
+                continue
+            out[visible(name)] = v
+        return out
 
 
 class _Builder:
     """Collects one run's records while a file is read."""
 
     def __init__(self, path: Path, index: int, header: dict | None, mtime: float) -> None:
-        self.path, self.index, self.header, self.mtime = path, index, header, mtime
+        self.path, self.index, self.mtime = path, index, mtime
+        self.header = None if header is None else _Fields(header)
         self.rows: list[tuple[float, float, float, float, float]] = []
         self.val: list[tuple[int, float]] = []
         self.samples: list[tuple[int, str]] = []
         self.skipped = 0
+        self.damaged = 0
 
     @property
     def empty(self) -> bool:
         return self.header is None and not self.rows and not self.val and not self.samples
 
     def add(self, record: dict) -> None:
+        """Keep one record; ValueError (the line is corrupt) when what makes it a record (its
+        iteration, a sample's text) is missing or bad."""
         kind = record.get("kind", "iter" if "iteration" in record else None)
+        f = _Fields(record)
+        if kind not in ("iter", "val", "sample"):
+            return  # a newer version's record, neither ours nor corrupt
+        it = f.count("iteration")
+        if it is None:
+            raise ValueError("bad iteration")
         if kind == "iter":
-            it = record["iteration"]
-            if isinstance(it, bool) or not isinstance(it, int) or it < 0:
-                raise ValueError("bad iteration")
-            smooth = _number(record.get("bits_per_char"))
-            raw = _number(record.get("loss_bits"))
+            smooth = f.number("bits_per_char", 0.0, MAX_BITS)
+            raw = f.number("loss_bits", 0.0, MAX_BITS)
             if "loss_bits" not in record:  # a legacy record: T from its smoothed loss
-                loss, sl = _number(record.get("loss")), _number(record.get("smooth_loss"))
+                loss = f.number("loss", 0.0, MAX_BITS * MAX_COUNT)
+                sl = f.number("smooth_loss", 0.0, MAX_BITS * MAX_COUNT)
                 raw = loss / sl * smooth if sl > 0 else math.nan
-            if record.get("avg_bits") is not None:
-                smooth = _number(record["avg_bits"])
-            self.rows.append((float(it), _number(record.get("chars_seen")),
-                              _number(record.get("wall_time")), raw, smooth))
-        elif kind == "val":
-            it, b = record["iteration"], _number(record["val_bits"])
-            if isinstance(it, bool) or not isinstance(it, int):
-                raise ValueError("bad iteration")
-            self.val.append((it, b))
-        elif kind == "sample":
-            it, text = record["iteration"], record["text"]
-            if not isinstance(it, int) or not isinstance(text, str):
+            if "avg_bits" in record:  # the app's debiased average (logs from before: blank)
+                smooth = f.number("avg_bits", 0.0, MAX_BITS)
+            chars = f.count("chars_seen")
+            self.rows.append((float(it), math.nan if chars is None else float(chars),
+                              f.number("wall_time", 0.0, MAX_SECONDS), raw, smooth))
+        elif kind == "val":  # a bad pass stays, blank: best_val counts finite ones only
+            self.val.append((it, f.number("val_bits", 0.0, MAX_BITS)))
+        else:
+            text = f.text("text", MAX_SAMPLE, multiline=True)
+            if text is None:
                 raise ValueError("bad sample")
             self.samples.append((it, text))
-        # another kind: a newer version's record, neither ours nor corrupt
+        self.damaged += f.damaged
 
     def build(self) -> Run:
-        h = self.header or {}
+        h = self.header or _Fields({})
         cols = np.array(self.rows, dtype=float).reshape(-1, 5).T
-        run = _text(h.get("run"))
+        run = h.text("run")
+        if run is not None and not RUN_ID.fullmatch(run):
+            run = h._bad()
         if run is None and (m := RUN_ID.match(self.path.name)) and self.index == 0:
             run = m.group(0)
-        started = h.get("started_unix")
-        started = float(started) if isinstance(started, (int, float)) and not isinstance(
-            started, bool) else _time_of(run)
-        corpus = _text(h.get("corpus"))
+        started = h.number("started_unix", *STARTED)
+        started = started if math.isfinite(started) else _time_of(run)
+        corpus = h.text("corpus")
         if corpus is None and self.header is None and run is not None:
-            corpus = self.path.name[len(run) + 1:].removesuffix(".jsonl") or None
-        config = h.get("config") if isinstance(h.get("config"), dict) else {}
-        model = h.get("model") if isinstance(h.get("model"), dict) else {}
-        return Run(self.path, self.index, run, started, corpus, _text(h.get("fingerprint")),
-                   dict(config), dict(model), _text(h.get("checkpoints")),
-                   Points(*(c.copy() for c in cols)), tuple(self.val), tuple(self.samples),
-                   self.skipped, self.header is None, self.mtime)
-
-
-def _text(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
+            corpus = visible(self.path.name[len(run) + 1:].removesuffix(".jsonl")) or None
+        config, model = h.settings("config"), h.settings("model")
+        fingerprint, checkpoints = h.text("fingerprint"), h.text("checkpoints")
+        return Run(self.path, self.index, run, started, corpus, fingerprint, config, model,
+                   checkpoints, Points(*(c.copy() for c in cols)), tuple(self.val),
+                   tuple(self.samples), self.skipped, self.header is None, self.mtime,
+                   self.damaged + h.damaged)
 
 
 def _time_of(run: str | None) -> float | None:
@@ -300,6 +385,7 @@ class Scan:
     skipped_lines: int
     unreadable: tuple[str, ...]  # one line per file that could not be read
     cancelled: bool = False
+    damaged: int = 0  # records kept with bad fields left blank (see Run.damaged)
 
 
 def scan(paths: Sequence[str | os.PathLike[str]], cache: LogCache | None = None,
@@ -327,7 +413,8 @@ def scan(paths: Sequence[str | os.PathLike[str]], cache: LogCache | None = None,
         if progress is not None:
             progress(done, total)
     runs.sort(key=lambda r: (r.sort_time, r.index), reverse=True)
-    return Scan(tuple(runs), sum(r.skipped for r in runs), tuple(unreadable), stopped)
+    return Scan(tuple(runs), sum(r.skipped for r in runs), tuple(unreadable), stopped,
+                sum(r.damaged for r in runs))
 
 
 # -- the runs table --------------------------------------------------------------------------

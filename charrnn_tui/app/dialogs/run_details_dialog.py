@@ -18,6 +18,7 @@ from textual.widgets.option_list import Option
 
 from engine.store.checkpoint import CheckpointError, CheckpointStore, checkpoint_info
 from engine.store.runs import Run, cell_text, setting_text
+from engine.text import visible
 
 LAST_SAMPLES = 3
 
@@ -30,9 +31,12 @@ def run_checkpoints(run: Run) -> list[Path]:
 
 
 def summary_lines(run: Run) -> list[str]:
+    """What the dialog says of a run: its fields come from the log, checked and without
+    control characters (engine/store/runs.py); the log's own path is made visible here."""
     started = cell_text(run, "started") or "unknown"
     lines = [f"run {run.name} · started {started} · corpus {run.corpus or 'unknown'}",
-             f"log {run.path}" + (f" (run {run.index + 1} of the file)" if run.index else ""),
+             f"log {visible(str(run.path))}"
+             + (f" (run {run.index + 1} of the file)" if run.index else ""),
              f"{cell_text(run, 'iterations') or '0'} iterations · {cell_text(run, 'chars')} "
              f"chars · wall {cell_text(run, 'wall')} · last {cell_text(run, 'bits')} bits/char"
              f" · best val {cell_text(run, 'val') or '—'}"]
@@ -40,6 +44,8 @@ def summary_lines(run: Run) -> list[str]:
         lines.append("an older log without a header: its settings were not recorded")
     if run.skipped:
         lines.append(f"{run.skipped} corrupt line(s) skipped")
+    if run.damaged:
+        lines.append(f"{run.damaged} damaged record(s): their bad fields are left blank")
     if run.config:
         lines.append("config: " + ", ".join(f"{k}={setting_text(v)}"
                                             for k, v in run.config.items()))

@@ -333,7 +333,9 @@ class RunsView(PlotView):
         else:
             state = (f"{len(self.runs)} runs" + (" on this corpus" if self.this_corpus else "")
                      + (f" · {found.skipped_lines} corrupt lines skipped"
-                        if found.skipped_lines else ""), "")
+                        if found.skipped_lines else "")
+                     + (f" · {found.damaged} damaged records (bad fields blank)"
+                        if found.damaged else ""), "")
         w = WEIGHTS[self.smoothing]
         self.head.set_lines([
             line(("runs", "bold"), " · ", state,

@@ -9,7 +9,6 @@ every write, several percent of a core in `python -m charrnn_tui.bench`.
 
 from __future__ import annotations
 
-import re
 from collections import deque
 from typing import ClassVar
 
@@ -20,10 +19,10 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from charrnn_tui.link.monitor import Sample
+from engine.text import visible
 
 MAX_LINES = 500
 MAX_PER_DRAW = 2  # at 1000 it/s and a sample every 100, only the newest few are readable
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # shown as U+FFFD, never sent raw
 
 
 class SamplesPane(ScrollView, can_focus=True):
@@ -158,7 +157,7 @@ def header(s: Sample) -> str:
 def wrap(entry: tuple[str, bool], width: int) -> list[tuple[str, bool]]:
     """One entry as display lines: a rule padded to the width, or text chopped at it."""
     text, is_rule = entry
-    text = _CONTROL.sub("\ufffd", text.expandtabs())
+    text = visible(text.expandtabs())  # controls as U+FFFD, never sent raw (engine/text.py)
     if is_rule:
         head = f"── {text} "
         if len(head) > width:

@@ -16,6 +16,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from charrnn_tui.scales import DIVERGING, HEAT, LEVELS, diverging, heat
+from engine.text import printable  # the one rule for control characters (engine/text.py)
 
 MAX_BASED = 4096  # remembered segments (labels vary; the cells' styles do not)
 
@@ -37,19 +38,6 @@ def cells(values: Sequence[float], width: int, style_of=diverging) -> list[Segme
     if run:
         segments.append(Segment(" " * run, run_style))
     return segments
-
-
-def printable(ch: str) -> str:
-    """One visible cell for a character of the corpus (newline, tab, controls)."""
-    if ch == "\n":
-        return "⏎"
-    if ch == "\t":
-        return "⇥"
-    if ch == " ":
-        return "␣"
-    if ord(ch) < 32 or 0x7F <= ord(ch) <= 0x9F:
-        return "·"
-    return ch
 
 
 class SegmentRows(Widget):

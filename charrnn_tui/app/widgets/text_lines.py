@@ -17,6 +17,8 @@ from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
+from engine.text import visible
+
 Line = tuple[tuple[str, str], ...]  # ((text, style key), ...); key "" is the widget's style
 STYLE_KEYS = ("bold", "dim", "good", "warn", "bad", "accent")
 
@@ -78,7 +80,9 @@ class TextLines(Widget):
         return "\n".join("".join(text for text, _ in ln) for ln in self._lines)
 
     def set_lines(self, lines: Sequence[Line]) -> None:
-        lines = tuple(lines)
+        # literal text, and some of it from files (a corpus name, an error naming a path):
+        # control characters never reach the terminal (engine/text.py)
+        lines = tuple(tuple((visible(text), key) for text, key in ln) for ln in lines)
         if lines != self._lines:
             grew = len(lines) != len(self._lines)
             self._lines = lines
