@@ -67,7 +67,7 @@ class Run:
 @contextmanager
 def headless_run(corpus: Path, model: str, listen: bool, runtime: str):
     argv = [sys.executable, "-m", "charrnn_tui", str(corpus), "--headless", "--model", model,
-            "--seed", "1", "--no-save", "--log", os.devnull,
+            "--seed", "1", "--no-save", "--log", os.devnull, "--val-fraction", "0",
             "--print-every", str(PRINT_EVERY.get(model, 1))]
     if not listen:
         argv.append("--no-listen")

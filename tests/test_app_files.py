@@ -160,6 +160,9 @@ async def test_a_thousand_random_key_presses_leave_one_consistent_trainer(tmp_pa
         assert np.isfinite(trainer.model.params.flat).all()
         config = trainer.config
         assert 0 < config.learning_rate and 0 < config.temperature
+        drained = asyncio.Event()  # no key the storm left queued may reach a closing app
+        app.call_later(drained.set)
+        await asyncio.wait_for(drained.wait(), 120)
     alive = [t for t in threading.enumerate() if t is not threading.main_thread()
              and "trainer" in t.name.lower()]
     assert not alive

@@ -321,3 +321,37 @@ async def test_an_attached_app_offers_only_what_an_attached_run_can_do(tmp_path)
             assert app.screen is app.main_screen
             await pilot.press("q")
         assert run.process.poll() is None
+
+
+async def test_the_runs_screen_marks_live_runs_and_enter_attaches(tmp_path):
+    from charrnn_tui.app.views.runs_view import RunsView
+
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text(TEXT * 40, encoding="utf-8")
+    procs = [subprocess.Popen(cli_command(corpus, "--headless", *MODEL, "--no-save",
+                                          "--print-every", "0"),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             for _ in range(2)]
+    try:
+        wait_for(lambda: len(live_runs()) == 2)
+        first, second = sorted(live_runs(), key=lambda r: r.welcome.info.run)
+        app = attached_app(first.path)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await until(lambda: iteration(app) > 0, timeout=WAIT)
+            await pilot.press("c")
+            view = app.screen
+            assert isinstance(view, RunsView)
+            await until(lambda: view.found is not None and len(view.runs) == 2, timeout=WAIT)
+            marks = {r.run: view.table.get_row_at(k)[0] for k, r in enumerate(view.runs)}
+            assert marks == {first.welcome.info.run: "live", second.welcome.info.run: "join"}
+            row = next(k for k, r in enumerate(view.runs) if r.run == second.welcome.info.run)
+            view.table.move_cursor(row=row)
+            await pilot.press("enter")
+            await until(lambda: app.link.info.run == second.welcome.info.run, timeout=WAIT)
+            await until(lambda: iteration(app) > 0, timeout=WAIT)
+            await pilot.press("q")
+        assert all(p.poll() is None for p in procs)  # both train on
+    finally:
+        for p in procs:
+            p.terminate()
+            p.wait(WAIT)

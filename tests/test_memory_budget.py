@@ -328,10 +328,13 @@ async def test_controls_edits_and_r_are_refused_when_memory_is_short(monkeypatch
         config = app.trainer.config
         spare = memory.training(config, app.trainer.corpus.vocab_size).total
         monkeypatch.setattr(memory, "available_bytes", lambda: spare)
-        assert not app.main_screen.apply_setting("seq_length", 20_000)
-        message = app.main_screen.controls.query_one("#controls-message").render()
-        assert "needs about" in str(message)
+        app.main_screen.apply_setting("seq_length", 20_000)  # the run checks it, and refuses
+        await until(lambda: "needs about" in str(
+            app.main_screen.controls.query_one("#controls-message").render()))
+        assert app.trainer.config.seq_length == config.seq_length
+        assert app.config.seq_length == config.seq_length  # the pane shows what is in effect
         assert app.main_screen.apply_setting("learning_rate", 0.05)  # adds nothing
+        await until(lambda: app.trainer.config.learning_rate == 0.05)
         old = app.trainer
         await pilot.press("R")
         await until(lambda: type(app.screen).__name__ == "ReinitDialog")

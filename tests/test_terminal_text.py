@@ -90,7 +90,7 @@ def test_checkpoint_strings_and_file_names_are_shown_without_controls(tmp_path):
 
 async def test_the_app_shows_file_text_without_controls():
     app = make_app(TEXT, name="\x1b]0;pwned\x07[b]c[/b].txt", paused=True, sample_every=2)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(200, 40)) as pilot:  # wide: the status line keeps the name
         await paused_at(app, 6)
         screen = app.main_screen
         await until(lambda: screen.samples.lines)

@@ -43,10 +43,9 @@ from engine.text import visible
 from . import actions
 from .commands import TrainingCommands
 from .main_screen import MainScreen
-from .messages import CheckAbandoned, LinkEvent, ProbeRequest, SnapshotReady
+from .messages import LinkEvent, SnapshotReady
 from .run_keys import RunKeys
 from .run_swaps import RunSwaps
-from .views.gradcheck_view import GradCheckView
 from .views.probe_view import ProbeView
 
 # Snapshots (and frames) per second, chosen with `python -m charrnn_tui.bench`. Under the GIL
@@ -147,11 +146,6 @@ class CharRNNApp(RunKeys, RunSwaps, App[int]):
 
     # -- the link and its worker ---------------------------------------------------------
 
-    def local_link(self, trainer: Trainer, iters: int | None, paused: bool,
-                   recorder: RunRecorder | None) -> LocalLink:
-        session = Session.start(trainer, iters, paused, recorder)
-        return LocalLink(session, 1.0 / self.refresh_hz)
-
     def _connect(self, link: Link) -> None:
         link.listener = Listener(lambda urgent: self.post_message(SnapshotReady(urgent)),
                                  lambda event: self.post_message(LinkEvent(event, link)))
@@ -169,11 +163,6 @@ class CharRNNApp(RunKeys, RunSwaps, App[int]):
     @work(thread=True, exclusive=True, group="trainer", exit_on_error=False)
     def _run_link(self, link: Link) -> object:
         return link.run()
-
-    def stop_listening(self, reason: str) -> None:
-        if self.server is not None:
-            self.server.close(reason)
-            self.server = None
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The one place a worker's failure shows (`train` reports its own errors)."""
@@ -250,17 +239,6 @@ class CharRNNApp(RunKeys, RunSwaps, App[int]):
             case Error(reason=reason):
                 self.notify(visible(reason), title="The run refused a message",
                             severity="error", markup=False)
-
-    def on_probe_request(self, message: ProbeRequest) -> None:
-        request = self.link.probe(message.query)
-        self._probes[request] = message.reply_to
-        message.reply_to.sent(request)
-
-    def on_check_abandoned(self, message: CheckAbandoned) -> None:
-        self.link.cancel_grad_check(message.request)
-
-    def _gradcheck_views(self) -> list[GradCheckView]:
-        return [s for s in self.screen_stack if isinstance(s, GradCheckView)]
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return actions.availability(action, parameters, self.state, self._view_in_front(),

@@ -7,7 +7,7 @@ the others are posted once per event.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from textual.message import Message
@@ -75,9 +75,18 @@ class ScanProgress(CountProgress):
 
 @dataclass
 class ScanDone(Message):
-    """The runs screen's worker read every log (or was cancelled)."""
+    """The runs screen's worker read every log (or was cancelled), and asked which runs are
+    live now: their sockets by run id."""
 
     scan: Scan
+    live: dict[str, Path] = field(default_factory=dict)
+
+
+@dataclass
+class AttachTo(Message):
+    """A screen asks the app to watch the live run on this socket (the runs screen's enter)."""
+
+    path: Path
 
 
 @dataclass

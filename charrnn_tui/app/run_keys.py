@@ -16,6 +16,7 @@ from charrnn_tui.link.monitor import State
 from charrnn_tui.link.protocol import Pause, ResetHidden, Resume, SampleNow, SaveNow, Step
 
 from . import actions
+from .messages import CheckAbandoned, ProbeRequest
 from .views.gradcheck_view import GradCheckView
 from .views.view_screen import ViewScreen
 
@@ -71,6 +72,17 @@ class RunKeys:
             view = GradCheckView(self.link.info.vocab)  # it shows "checking" as it mounts
             self._open(view)
         view.request = self.link.grad_check()
+
+    def on_probe_request(self: CharRNNApp, message: ProbeRequest) -> None:
+        request = self.link.probe(message.query)
+        self._probes[request] = message.reply_to
+        message.reply_to.sent(request)
+
+    def on_check_abandoned(self: CharRNNApp, message: CheckAbandoned) -> None:
+        self.link.cancel_grad_check(message.request)
+
+    def _gradcheck_views(self: CharRNNApp) -> list[GradCheckView]:
+        return [s for s in self.screen_stack if isinstance(s, GradCheckView)]
 
     # -- training keys -------------------------------------------------------------------
 

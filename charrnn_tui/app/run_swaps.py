@@ -17,8 +17,10 @@ from textual import work
 from charrnn_tui.link.client import AttachError, RemoteLink
 from charrnn_tui.link.handover import FinishedThere, HandOverError
 from charrnn_tui.link.link import Link
+from charrnn_tui.link.local import LocalLink, Session
 from charrnn_tui.link.monitor import State
 from charrnn_tui.link.protocol import EndRun
+from charrnn_tui.run_files import RunRecorder
 from engine import ConfigError, CorpusError, Trainer
 from engine.presets import preset
 from engine.store.checkpoint import CheckpointError, load_checkpoint, new_run_id
@@ -27,7 +29,7 @@ from engine.text import visible
 from .dialogs.confirm_dialog import ConfirmDialog
 from .dialogs.reinit_dialog import SAME, ReinitChoice, ReinitDialog
 from .dialogs.resume_dialog import ResumeDialog
-from .messages import ResumeFrom
+from .messages import AttachTo, ResumeFrom
 
 if TYPE_CHECKING:
     from .app import CharRNNApp
@@ -50,6 +52,16 @@ class RunSwaps:
         self._show_state_now(State(welcome.state) if welcome else State.RUNNING)
         self.main_screen.new_model(link.config, what)
         self._start(link)
+
+    def local_link(self: CharRNNApp, trainer: Trainer, iters: int | None, paused: bool,
+                   recorder: RunRecorder | None) -> LocalLink:
+        session = Session.start(trainer, iters, paused, recorder)
+        return LocalLink(session, 1.0 / self.refresh_hz)
+
+    def stop_listening(self: CharRNNApp, reason: str) -> None:
+        if self.server is not None:
+            self.server.close(reason)
+            self.server = None
 
     def run_ended(self: CharRNNApp, reason: str) -> None:
         """The run said it ended: this app's own quits (a client ended it); an attached one
@@ -188,6 +200,12 @@ class RunSwaps:
                          None if target is None else max(0, target - trainer.n))
 
     # -- another live run, and ending an attached one ------------------------------------
+
+    def on_attach_to(self: CharRNNApp, message: AttachTo) -> None:
+        """The runs screen's enter on another live run."""
+        if self.attached:
+            self.action_close_view()
+        self.attach_to(message.path)
 
     def attach_to(self: CharRNNApp, path: Path) -> None:
         """Watch the run listening on `path` instead of the one attached to (an app that

@@ -111,7 +111,8 @@ THROUGHPUT_CASES = [("min-char-rnn", dict())] + [
 
 def throughput(corpus_path: str, rounds: int, seconds: float, seed: int) -> int:
     corpus = load_corpus(corpus_path)
-    trainers = {name: Trainer(corpus, Config(seed=seed, sample_every=0, **fields))
+    trainers = {name: Trainer(corpus, Config(seed=seed, sample_every=0, val_fraction=0.0,
+                                             **fields))
                 for name, fields in THROUGHPUT_CASES}
     for trainer in trainers.values():  # the warm-up (min-char-rnn's exact iterations) is out
         for _ in range(201 if trainer.config.is_min_char_rnn else 2):

@@ -46,7 +46,8 @@ def smallest_within(rates: dict[int, float], tolerance: float = TOLERANCE) -> in
 def measure(corpus: Corpus, names: list[str], counts: list[int], rounds: int, seconds: float,
             seed: int) -> dict[str, dict[int, list[float]]]:
     """Training characters per wall-second of each preset at each count, one per round."""
-    trainers = {name: Trainer(corpus, preset(name).config(seed=seed, sample_every=0))
+    trainers = {name: Trainer(corpus, preset(name).config(seed=seed, sample_every=0,
+                                                          val_fraction=0.0))
                 for name in names}
     rates: dict[str, dict[int, list[float]]] = {name: {n: [] for n in counts} for name in names}
     try:

@@ -3,7 +3,8 @@
 The table is `engine.store.runs`' (the `charrnn-tui runs` command prints the same): newest first,
 the hyperparameters that differ between the listed runs as highlighted columns; `S` (or a
 click on a header) sorts by the next column, `f` keeps this corpus's runs only. Space picks a
-run for the overlay; enter opens its details (config, checkpoints to resume from, samples).
+run for the overlay; enter opens its details (config, checkpoints to resume from, samples),
+or, on another run that is training now (marked `join`: its socket answered), attaches to it.
 
 The overlay draws each picked run in its own colour with a legend, and this run live among
 them, training and validation (dashed) in bits/char on one axis: `x` cycles iterations /
@@ -27,6 +28,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, ProgressBar
 from textual.worker import get_current_worker
 
+from charrnn_tui.link.client import live_runs
 from charrnn_tui.link.monitor import SERIES, Snapshot
 from charrnn_tui.paths import user_paths
 from engine.store.runs import (
@@ -48,7 +50,7 @@ from engine.store.runs import (
 from engine.units import bits
 
 from ..dialogs.run_details_dialog import RunDetailsDialog
-from ..messages import ResumeFrom, ScanDone, ScanProgress
+from ..messages import AttachTo, ResumeFrom, ScanDone, ScanProgress
 from ..widgets.loss_plot import FAINT, LossPlot, Series, run_style
 from ..widgets.status_line import compact_count
 from ..widgets.text_lines import TextLines, line
@@ -114,6 +116,7 @@ class RunsView(PlotView):
         self.columns: tuple[str, ...] = ()
         self._curves: dict[tuple, OverlaySeries] = {}
         self.live_run = ""  # this run's id (its log's row is the live one), from the snapshot
+        self.sockets: dict[str, Path] = {}  # the other runs that are live now, by run id
 
     def body(self) -> ComposeResult:
         self.head = TextLines(classes="view-text")
@@ -140,14 +143,18 @@ class RunsView(PlotView):
         worker = get_current_worker()
         found = scan(paths, CACHE, progress=lambda done, total: self.post_message(
             ScanProgress(done, total)), cancelled=lambda: worker.is_cancelled)
+        if worker.is_cancelled:
+            return
+        live = {r.welcome.info.run: r.path for r in live_runs()}  # each socket asked who it is
         if not worker.is_cancelled:
-            self.post_message(ScanDone(found))
+            self.post_message(ScanDone(found, live))
 
     def on_scan_progress(self, message: ScanProgress) -> None:
         self.progress.update(total=max(1, message.total), progress=message.done)
 
     def on_scan_done(self, message: ScanDone) -> None:
         self.found = message.scan
+        self.sockets = message.live
         self.progress.display = False
         self._fill_table()
         self._redraw()
@@ -182,6 +189,8 @@ class RunsView(PlotView):
     def _mark(self, run: Run) -> str:
         if self._is_live(run):
             return "live"
+        if run.run in self.sockets:
+            return "join"  # another live run: enter attaches
         if run.key not in self.picked:
             return " "
         i = list(self.picked).index(run.key)
@@ -239,7 +248,11 @@ class RunsView(PlotView):
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
         run = self._cursor_run()
-        if run is not None:
+        if run is None:
+            return
+        if not self._is_live(run) and run.run in self.sockets:
+            self.post_message(AttachTo(self.sockets[run.run]))
+        else:
             self.app.push_screen(RunDetailsDialog(run), self._resume_from)
 
     def _resume_from(self, path: Path | None) -> None:
@@ -344,7 +357,8 @@ class RunsView(PlotView):
                  (AXIS_NAMES[self.axis], "bold"), f" · y {'log' if self.log_y else 'linear'}"
                  f" · smoothing {w:g} (debiased EMA" + (", raw dim beneath)" if w else ")")
                  + " · validation dashed",
-                 ("   space picks · enter details · S sort · f this corpus", "dim")),
+                 ("   space picks · enter details (join: attach) · S sort · f this corpus",
+                  "dim")),
         ])
 
     def action_export(self) -> None:
