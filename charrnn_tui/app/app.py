@@ -189,7 +189,7 @@ class CharRNNApp(RunKeys, RunSwaps, App[int]):
         if view is not None:  # it covers the panes: draw only the view
             view.status.show(snap)
             if slow:
-                view.draw(snap)
+                view.draw(snap, everything)
         else:
             self.main_screen.draw(snap, slow, everything)
         if snap.state is not self.state:

@@ -18,9 +18,7 @@ from textual.binding import Binding
 
 from charrnn_tui.link.monitor import Snapshot, State
 
-from .view_screen import ViewScreen
-
-LIVE_SECONDS = 1.0
+from .view_screen import LIVE_SECONDS, ViewScreen
 
 
 class PlotView(ViewScreen):

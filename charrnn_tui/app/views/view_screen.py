@@ -4,19 +4,25 @@ Each view declares what it needs in the snapshot (`NEEDS`, see `monitor.WINDOW` 
 the app asks the monitor for exactly that while the view is in front, and calls `draw` with
 each snapshot it draws. Its key, footer label and palette entry are one row of
 `charrnn_tui/app/actions.py`. The main screen's panes are not drawn while a view covers them, so
-a view costs its own drawing and nothing else.
+a view costs its own drawing and nothing else; and while the run trains, a view redraws its
+body at most every LIVE_SECONDS (a heatmap or a table a second old is as readable, and its
+drawing comes off training under the GIL), at once after a key or a change of state.
 """
 
 from __future__ import annotations
+
+import time
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from charrnn_tui.link.monitor import Snapshot
+from charrnn_tui.link.monitor import Snapshot, State
 
 from ..widgets.status_line import StatusLine
+
+LIVE_SECONDS = 1.0  # a view's body redraws at most this often while the run trains
 
 
 class ViewScreen(Screen):
@@ -45,7 +51,8 @@ class ViewScreen(Screen):
     def __init__(self, vocab: str = "", **kwargs) -> None:
         super().__init__(**kwargs)
         self.vocab = vocab  # the corpus's characters, by index
-        self.snapshot: Snapshot | None = None  # the snapshot on screen (None: none yet)
+        self.snapshot: Snapshot | None = None  # the newest one the app handed it (None: none)
+        self._shown_at = -float("inf")
 
     def compose(self) -> ComposeResult:
         self.status = StatusLine(classes="view-status")
@@ -59,9 +66,14 @@ class ViewScreen(Screen):
     def on_screen_resume(self) -> None:
         self.app.views_changed()
 
-    def draw(self, snap: Snapshot) -> None:
-        """Draw `snap` (called by the app at its frame rate while this view is in front)."""
+    def draw(self, snap: Snapshot, everything: bool = True) -> None:
+        """Draw `snap` (called by the app at its frame rate while this view is in front);
+        a frame that only brings newer numbers (not `everything`) waits LIVE_SECONDS."""
         self.snapshot = snap
+        now = time.monotonic()
+        if not everything and snap.state is State.RUNNING and now - self._shown_at < LIVE_SECONDS:
+            return
+        self._shown_at = now
         self.show(snap)
 
     def show(self, snap: Snapshot) -> None:
