@@ -51,9 +51,10 @@ from .views.probe_view import ProbeView
 # Snapshots (and frames) per second, chosen with `python -m charrnn_tui.bench`. Under the GIL
 # training loses about twice the UI thread's CPU time (handoffs included): drawing everything
 # at 5 Hz took 4-6% of a core and left 0.88-0.91 of the headless rate. At 4 Hz, with the
-# status line every frame, the loss pane and the Adagrad table every SLOW_EVERY frames and
-# samples every main_screen.SAMPLES_SECONDS (a scrolled pane repaints every line), the UI
-# takes ~2.8% and training keeps ~0.94. Key presses and changes of state draw at once.
+# status line every frame, the loss pane and the Adagrad table every SLOW_EVERY frames,
+# samples every main_screen.SAMPLES_SECONDS (a scrolled pane repaints every line) and a
+# view's body at most every second, the UI takes ~1.5-2.5% of a core and training keeps
+# 0.93-0.99 of the headless rate, screen for screen. Keys and changes of state draw at once.
 REFRESH_HZ = 4.0
 SLOW_EVERY = 2
 
