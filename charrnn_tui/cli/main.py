@@ -7,6 +7,7 @@ only when it is about to run.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import signal
 import sys
@@ -91,12 +92,32 @@ class UsageError(Exception):
     """Bad input found after parsing; one line for the user, exit status 2."""
 
 
-COMMANDS = (("sample CHECKPOINT", "print a sample from a saved model"),
-            ("score CHECKPOINT FILE", "bits/char of a text under a saved model"),
-            ("neurons CHECKPOINT", "the units that track text features"),
-            ("runs [CORPUS]", "the logged runs in a table"),
-            ("serve [CORPUS]", "the app in a web browser"),
-            ("attach [RUN]", "join a live run from another terminal"))
+@dataclass(frozen=True)
+class Subcommand:
+    """A command of its own: how the help names it, and where it lives (its module of this
+    package is imported only when it runs, so the app's start does not pay for it)."""
+
+    usage: str  # e.g. "score CHECKPOINT FILE"
+    summary: str
+    module: str
+    entry: str  # the function called with the rest of argv
+
+    @property
+    def name(self) -> str:
+        return self.usage.split()[0]
+
+
+COMMANDS = (Subcommand("sample CHECKPOINT", "print a sample from a saved model", "main",
+                       "sample_main"),
+            Subcommand("score CHECKPOINT FILE", "bits/char of a text under a saved model",
+                       "inspect", "score_main"),
+            Subcommand("neurons CHECKPOINT", "the units that track text features", "inspect",
+                       "neurons_main"),
+            Subcommand("runs [CORPUS]", "the logged runs in a table", "runs", "runs_main"),
+            Subcommand("serve [CORPUS]", "the app in a web browser", "serve", "serve_main"),
+            Subcommand("attach [RUN]", "join a live run from another terminal", "attach",
+                       "attach_main"))
+SUBCOMMANDS = {command.name: command for command in COMMANDS}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -113,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
             (f"{PROG} --headless --iters 5000", "no UI: the original's output"),
             (f"{PROG} --resume latest my_text.txt", "continue the newest checkpoint"),
         ) + "\n\ncommands (each has its own --help and examples):\n" + "\n".join(
-            f"  {PROG} {command:<21}  {what}" for command, what in COMMANDS)
+            f"  {PROG} {command.usage:<21}  {command.summary}" for command in COMMANDS)
         + f"\n\nCtrl+C, SIGTERM and SIGHUP end a run at the next step and save it. "
           f"{Exit.describe()}",
     )
@@ -298,28 +319,10 @@ def parse_app_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["sample"]:
-        return sample_main(argv[1:])
-    if argv[:1] == ["runs"]:
-        from .runs import runs_main
-
-        return runs_main(argv[1:])
-    if argv[:1] == ["score"]:
-        from .inspect import score_main
-
-        return score_main(argv[1:])
-    if argv[:1] == ["neurons"]:
-        from .inspect import neurons_main
-
-        return neurons_main(argv[1:])
-    if argv[:1] == ["serve"]:
-        from .serve import serve_main
-
-        return serve_main(argv[1:])
-    if argv[:1] == ["attach"]:
-        from .attach import attach_main
-
-        return attach_main(argv[1:])
+    if argv[:1] and argv[0] in SUBCOMMANDS:
+        command = SUBCOMMANDS[argv[0]]
+        module = importlib.import_module(f"{__package__}.{command.module}")
+        return getattr(module, command.entry)(argv[1:])
     args = parse_app_args(argv)
     try:
         if args.paths:
