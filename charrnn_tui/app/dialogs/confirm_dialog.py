@@ -6,40 +6,13 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Label
 
+from .question import QuestionDialog
 
-class ConfirmDialog(ModalScreen[bool]):
+
+class ConfirmDialog(QuestionDialog[bool]):
     """Dismisses with True (y, or the action's button) or False (n, escape)."""
-
-    DEFAULT_CSS = """
-    ConfirmDialog {
-        align: center middle;
-    }
-    #confirm-box {
-        width: 64;
-        max-width: 100%;
-        height: auto;
-        border: thick $warning;
-        background: $surface;
-        padding: 1 2;
-    }
-    #confirm-title {
-        text-style: bold;
-    }
-    #confirm-text {
-        width: 100%;
-        margin: 1 0;
-    }
-    #confirm-buttons {
-        height: auto;
-        align-horizontal: center;
-    }
-    #confirm-buttons Button {
-        margin: 0 1;
-    }
-    """
 
     BINDINGS = [
         Binding("y", "answer(True)", "Yes"),
@@ -51,10 +24,10 @@ class ConfirmDialog(ModalScreen[bool]):
         self.title_text, self.text, self.yes = title, text, yes
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="confirm-box"):
-            yield Label(self.title_text, id="confirm-title", markup=False)
-            yield Label(self.text, id="confirm-text", markup=False)
-            with Horizontal(id="confirm-buttons"):
+        with Vertical(classes="question-box"):
+            yield Label(self.title_text, classes="question-title", markup=False)
+            yield Label(self.text, classes="question-text", markup=False)
+            with Horizontal(classes="question-buttons"):
                 yield Button(f"{self.yes} (y)", id="yes", variant="warning")
                 yield Button("Cancel (n)", id="no")
 

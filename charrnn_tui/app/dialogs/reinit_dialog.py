@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Label
 
 from engine.presets import PRESETS
+
+from .question import QuestionDialog
 
 SAME, NEW = "same", "new"
 
@@ -25,38 +26,14 @@ class ReinitChoice:
     preset: str | None  # a preset's name, or None for the current model
 
 
-class ReinitDialog(ModalScreen[ReinitChoice | None]):
+class ReinitDialog(QuestionDialog[ReinitChoice | None]):
     """Dismisses with a ReinitChoice, or None."""
 
     DEFAULT_CSS = """
-    ReinitDialog {
-        align: center middle;
-    }
-    #reinit-box {
-        width: 64;
-        height: auto;
-        border: thick $warning;
-        background: $surface;
-        padding: 1 2;
-    }
-    #reinit-title {
-        text-style: bold;
-    }
-    #reinit-text {
-        width: 100%;
-        margin: 1 0;
-    }
     #reinit-model {
         width: 100%;
         margin: 0 0 1 0;
         color: $text-primary;
-    }
-    #reinit-buttons {
-        height: auto;
-        align-horizontal: center;
-    }
-    #reinit-buttons Button {
-        margin: 0 1;
     }
     """
 
@@ -78,14 +55,14 @@ class ReinitDialog(ModalScreen[ReinitChoice | None]):
         self.picked = 0
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="reinit-box"):
-            yield Label("Re-initialise the model?", id="reinit-title")
+        with Vertical(id="reinit-box", classes="question-box"):
+            yield Label("Re-initialise the model?", id="reinit-title", classes="question-title")
             yield Label("New weights, zero optimizer memory and hidden state; the loss "
                         "history and samples start over. The corpus and settings stay (a "
                         "preset brings its own model and training settings).",
-                        id="reinit-text")
+                        id="reinit-text", classes="question-text")
             yield Label(self._model_line(), id="reinit-model", markup=False)
-            with Horizontal(id="reinit-buttons"):
+            with Horizontal(id="reinit-buttons", classes="question-buttons"):
                 yield Button(f"Same seed {self.seed} (s)", id=SAME, variant="warning")
                 yield Button("New seed (n)", id=NEW, variant="primary")
                 yield Button("Cancel (esc)", id="cancel")
