@@ -199,9 +199,10 @@ class Session:
                 self._between_steps(client, lambda trainer: self._probe(trainer, request, query,
                                                                         client))
             case GradCheck(request=request):
-                cancelled = self._checks.setdefault(request, threading.Event())
-                self._between_steps(client, lambda trainer: self._grad_check(
-                    trainer, request, cancelled, client))
+                cancelled = self._checks[request] = threading.Event()  # before it can run
+                if not self._between_steps(client, lambda trainer: self._grad_check(
+                        trainer, request, cancelled, client)):
+                    self._checks.pop(request, None)  # refused: a flood leaves nothing behind
             case CancelGradCheck(request=request):
                 if (running := self._checks.get(request)) is not None:
                     running.set()
@@ -231,9 +232,10 @@ class Session:
         self.control.submit(command)
         return saved.result(timeout)
 
-    def _between_steps(self, client: Client, command: Callable[[Trainer], None]) -> None:
+    def _between_steps(self, client: Client, command: Callable[[Trainer], None]) -> bool:
         """Run `command(trainer)` in the trainer thread before the next step; one that raises
-        is reported to the client that sent it and does not end training."""
+        is reported to the client that sent it and does not end training. False: refused, the
+        client has MAX_WAITING commands waiting already."""
         monitor, key = self.monitor, id(client)
         with self._lock:
             waiting = self._waiting.get(key, 0)
@@ -245,7 +247,7 @@ class Session:
         if busy:
             client.deliver(Notice(f"the run is busy: {waiting} of this client's commands are "
                                   "still waiting", "Not done"))
-            return
+            return False
 
         def guarded(trainer: Trainer) -> None:
             with self._lock:
@@ -260,6 +262,7 @@ class Session:
             monitor.mark_urgent()
 
         self.control.submit(guarded)
+        return True
 
     def _reset_hidden(self, trainer: Trainer) -> None:
         trainer.reset_hidden()
