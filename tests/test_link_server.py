@@ -351,3 +351,26 @@ def test_attach_says_why_it_cannot(tmp_path):
     dead.close()
     with pytest.raises(AttachError, match="no run is listening"):
         connect(tmp_path / "dead.sock")
+
+
+def test_a_flood_of_any_command_leaves_the_run_bounded_state():
+    from charrnn_tui.link.local import MAX_WAITING
+    from charrnn_tui.link.protocol import GradCheck, WatchViews
+
+    with served(paused=True) as run:
+        client = Client.join(run.server.path)
+        blocker = threading.Event()
+        run.session.control.submit(lambda trainer: blocker.wait(WAIT))  # the thread is busy
+        for k in range(2000):
+            client.link.send(WatchViews(("window",) if k % 2 else ()))
+            client.link.send(GradCheck(10_000 + k))
+            client.link.send(SampleNow())
+        wait_for(lambda: sum(isinstance(e, Notice) and "busy" in e.text
+                             for e in client.events) >= 1000)
+        queued = len(run.session.control._commands)
+        assert queued <= MAX_WAITING + 2, queued  # the waiting commands, one publish, the blocker
+        assert run.session.grad_checks <= MAX_WAITING
+        blocker.set()
+        wait_for(lambda: not run.session.control._commands)  # and all of it drains
+        assert run.server.errors == []
+        client.leave()

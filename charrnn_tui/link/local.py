@@ -107,6 +107,7 @@ class Session:
     _checks: dict[int, threading.Event] = field(default_factory=dict)  # running grad checks
     _waiting: dict[int, int] = field(default_factory=dict)  # id(client) -> commands queued
     done: threading.Event = field(default_factory=threading.Event)  # `train` has returned
+    _publish_queued: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
@@ -165,7 +166,16 @@ class Session:
         needs = frozenset().union(*(c.needs for c in self.clients))
         if needs != self.monitor.views:
             self.monitor.views = needs
-        self.control.submit(lambda trainer: self.monitor.mark_urgent())
+        with self._lock:
+            if self._publish_queued:  # one is on its way: a flood of view changes adds none
+                return
+            self._publish_queued = True
+        self.control.submit(self._publish_now)
+
+    def _publish_now(self, trainer: Trainer) -> None:
+        with self._lock:
+            self._publish_queued = False
+        self.monitor.mark_urgent()  # the loop publishes after its commands
 
     # -- commands ----------------------------------------------------------------------------
 
