@@ -13,6 +13,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -65,22 +66,34 @@ def test_piping_into_head_still_saves_the_final_checkpoint(corpus, tmp_path, buf
     assert load_model(match.group(2)).iteration == int(match.group(1)) >= 1
 
 
+def wait_for_line(path: Path, prefix: str, proc: subprocess.Popen) -> None:
+    """Wait until the file `path` has a line starting with `prefix` (or fail if `proc` ends)."""
+    deadline = time.monotonic() + TIMEOUT
+    while not re.search(rf"^{re.escape(prefix)}", path.read_text(), re.M):
+        assert proc.poll() is None and time.monotonic() < deadline, path.read_text()[-400:]
+        time.sleep(0.01)
+
+
 @posix_only
 @pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM", "SIGHUP"])
 def test_a_signal_ends_a_headless_run_with_a_final_save(corpus, tmp_path, sig):
     ck = tmp_path / "ck"
-    proc = subprocess.Popen(cli_command("--headless", corpus, "--seed", 1, "--print-every", 1,
-                                        "--checkpoint-dir", ck, "--save-every", 0),
-                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    out = tmp_path / "stdout"
+    # stdout goes to a file: no pipe buffer can hide the last line from the test
+    with open(out, "w") as sink:
+        proc = subprocess.Popen(cli_command("--headless", corpus, "--seed", 1, "--print-every", 1,
+                                            "--checkpoint-dir", ck, "--save-every", 0),
+                                cwd=tmp_path, stdout=sink, stderr=subprocess.PIPE, text=True,
+                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
-        assert proc.stdout.readline()  # training has started
+        wait_for_line(out, "iter ", proc)  # a step has run (the original prints a sample first)
         proc.send_signal(getattr(signal, sig))
-        stdout, stderr = proc.communicate(timeout=TIMEOUT)
+        _, stderr = proc.communicate(timeout=TIMEOUT)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+    stdout = out.read_text()
     assert proc.returncode == 0, stderr
     assert_clean(stderr)
     match = SAVED.search(stderr)
