@@ -12,7 +12,11 @@ from __future__ import annotations
 
 import re
 
-REPLACEMENT = "\ufffd"  # what a control character is shown as
+REPLACEMENT = "\ufffd"  # what a C1 control is shown as (it has no picture of its own)
+# C0 controls and DEL as Unicode's control pictures (CR as U+240D, ESC as U+241B): one cell
+# each, and a CRLF text's line ends read as what they are, not as broken characters
+_PICTURES = {code: chr(0x2400 + code) for code in range(0x20)} | {0x7F: "\u2421"}
+_PICTURES |= {code: REPLACEMENT for code in range(0x80, 0xA0)}
 # C0 (but tab and newline, which `visible` keeps only in multi-line text), DEL and C1
 _CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _CONTROLS_AND_LINES = re.compile("[\x00-\x1f\x7f-\x9f]")
@@ -20,9 +24,14 @@ _CONTROLS_AND_LINES = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 def visible(text: str, multiline: bool = False) -> str:
     """`text` with every control character (ESC, C1, and C0 but, in `multiline` text, tab and
-    newline) replaced by U+FFFD, one for one, so positions in the text stay where they were."""
+    newline) replaced one for one, so positions in the text stay where they were: a C0 control
+    or DEL by its control picture (CR as ␍), a C1 control by U+FFFD."""
     pattern = _CONTROLS if multiline else _CONTROLS_AND_LINES
-    return pattern.sub(REPLACEMENT, text) if pattern.search(text) else text
+    return pattern.sub(_picture, text) if pattern.search(text) else text
+
+
+def _picture(match: re.Match) -> str:
+    return _PICTURES[ord(match.group())]
 
 
 def printable(ch: str) -> str:
@@ -34,7 +43,7 @@ def printable(ch: str) -> str:
     if ch == " ":
         return "␣"
     if _CONTROLS_AND_LINES.match(ch):
-        return "·"
+        return _PICTURES[ord(ch)]
     return ch
 
 

@@ -355,7 +355,7 @@ async def test_samples_are_shown_literally_and_headed_by_their_iteration():
         app.main_screen.samples.add((Sample(2, 9, markup, True, 0.5, False),))
         lines = app.main_screen.samples.lines
         assert lines[-2].startswith("── iter 9 · sample now · T 0.5 ─")
-        assert lines[-1] == "[b]not bold[/b] [red]x  and [link=y]z\ufffd[0m"  # tab expanded
+        assert lines[-1] == "[b]not bold[/b] [red]x  and [link=y]z\u241b[0m"  # tab expanded
 
 
 def test_a_queued_frame_gives_way_to_a_newer_one_but_never_loses_an_urgent_one():

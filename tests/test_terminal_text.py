@@ -33,13 +33,14 @@ def clean(text: str) -> bool:
 
 
 @pytest.mark.parametrize(("text", "shown"), [
-    ("plain", "plain"), ("a\x1b]0;title\x07b", "a\ufffd]0;title\ufffdb"),
-    ("\x9b2J", "\ufffd2J"), ("tab\tline\nend", "tab\ufffdline\ufffdend"), ("\x7f", "\ufffd"),
+    ("plain", "plain"), ("a\x1b]0;title\x07b", "a\u241b]0;title\u2407b"),
+    ("\x9b2J", "\ufffd2J"), ("tab\tline\nend", "tab\u2409line\u240aend"), ("\x7f", "\u2421"),
+    ("crlf\r\n", "crlf\u240d\u240a"), ("\x85", "\ufffd"),
 ])
 def test_visible_replaces_every_control_one_for_one(text, shown):
     assert visible(text) == shown and len(visible(text)) == len(text)
-    assert visible("tab\tline\n\x1b", multiline=True) == "tab\tline\n\ufffd"
-    assert printable("\x1b") == "·" and printable("\n") == "⏎" and printable("é") == "é"
+    assert visible("tab\tline\n\x1b", multiline=True) == "tab\tline\n\u241b"
+    assert printable("\x1b") == "\u241b" and printable("\n") == "⏎" and printable("é") == "é"
 
 
 def checkpoint(tmp_path: Path, name: str = "shore.txt") -> Path:
@@ -61,14 +62,14 @@ def test_a_models_text_from_a_corpus_with_controls_is_printed_without_them(tmp_p
         proc = run_cli(*args, cwd=tmp_path)
         assert proc.returncode == 0, proc.stderr
         assert clean(proc.stdout) and clean(proc.stderr), args
-    assert "\ufffd" in run_cli("sample", ck, "--length", "2000", cwd=tmp_path).stdout
+    assert "\u241b" in run_cli("sample", ck, "--length", "2000", cwd=tmp_path).stdout
 
 
 def test_coloured_scores_keep_their_own_colours_only():
     from charrnn_tui.cli.inspect import coloured
 
     out = coloured("a\x1b[2Jb\n", [], np.array([0.1, 5.0, 0.2, 0.3, 0.4, 0.5, 0.6]), 10, True)
-    assert SGR.sub("", out) == "a\ufffd[2Jb\n"  # the text's ESC is shown, not sent
+    assert SGR.sub("", out) == "a\u241b[2Jb\n"  # the text's ESC is shown, not sent
 
 
 def test_checkpoint_strings_and_file_names_are_shown_without_controls(tmp_path):
@@ -77,7 +78,7 @@ def test_checkpoint_strings_and_file_names_are_shown_without_controls(tmp_path):
     arrays["corpus_name"] = np.array("\x1b]0;pwned\x07nowhere.txt")
     hostile = tmp_path / "hostile.npz"
     np.savez(hostile, **arrays)
-    assert load_model(hostile).corpus_name == "\ufffd]0;pwned\ufffdnowhere.txt"
+    assert load_model(hostile).corpus_name == "\u241b]0;pwned\u2407nowhere.txt"
     proc = run_cli("neurons", hostile, cwd=tmp_path)  # names the checkpoint's corpus
     assert proc.returncode == 2 and "nowhere.txt" in proc.stderr and clean(proc.stderr)
     named = tmp_path / "\x1b[2Jname.txt"

@@ -125,7 +125,7 @@ def test_text_from_a_log_reaches_no_terminal_with_its_controls(tmp_path):
              *(t for _, t in run.samples)]
     assert not any(CONTROLS.search(t) for t in texts)
     assert run.samples[0][1].count("\n") == 1  # a sample keeps its lines
-    assert run.corpus == "\ufffd]0;pwned\ufffd[bold red]evil[/].txt"
+    assert run.corpus == "\u241b]0;pwned\u2407[bold red]evil[/].txt"
     proc = run_cli("runs", "--log", str(path), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert not CONTROLS.search(proc.stdout.replace("\n", "")), proc.stdout
@@ -144,7 +144,7 @@ async def test_the_runs_screen_and_details_show_log_text_literally(tmp_path):
         await until(lambda: view.found is not None and view.runs)
         row = [view.table.get_cell_at((0, i)) for i in range(len(view.columns) + 1)]
         shown = [c.plain if isinstance(c, Text) else str(c) for c in row]
-        assert "\ufffd]0;pwned\ufffd[bold red]evil[/].txt" in shown  # as text, not markup
+        assert "\u241b]0;pwned\u2407[bold red]evil[/].txt" in shown  # as text, not markup
         assert not any(CONTROLS.search(c) for c in shown)
         assert all(not c.spans for c in row if isinstance(c, Text) and "evil" in c.plain)
         await pilot.press("enter")
