@@ -116,6 +116,10 @@ def view(screen: type[ViewScreen], key: str, label: str, title: str, help: str,
 
 
 ACTIONS: tuple[Action, ...] = (
+    # first, so the footer shows how to leave even at 80 columns (it cuts from the right)
+    Action("quit", "q", "quit", "Quit", runs=IN_APP),
+    Action("detach", "q", "detach", "Detach", "Detach from the run",
+           "it trains on; attach again any time", runs=ATTACHED),
     Action("pause", "p,space", "pause", "Pause", available=while_running),
     Action("resume", "p,space", "resume", "Resume", available=while_resumable),
     Action("toggle-pause", "", "toggle_pause", "", "Pause / resume training",
@@ -161,12 +165,9 @@ ACTIONS: tuple[Action, ...] = (
            "pick from this corpus's checkpoints", runs=IN_APP),
     Action("hand-over", "D", "hand_over", "Detach run", "Detach the run from this app",
            "it trains on in a process of its own and this app attaches to it (asks first)",
-           runs=IN_APP, show=False),  # the footer is full at 120 columns: q must stay
+           runs=IN_APP, show=False),  # the footer is full at 120 columns
     Action("end-run", "E", "end_run", "End run", "End the run",
            "it saves its final checkpoint and stops for good (asks first)", runs=ATTACHED),
-    Action("quit", "q", "quit", "Quit", runs=IN_APP),
-    Action("detach", "q", "detach", "Detach", "Detach from the run",
-           "it trains on; attach again any time", runs=ATTACHED),
     Action("quit-now", "ctrl+c", "quit", "Quit", show=False, priority=True),
     Action("leave-input", "escape", "leave_input", "Leave input", show=False),
 )
