@@ -220,6 +220,20 @@ async def test_lr_key_beyond_the_limit_is_rejected():
         assert app.config.learning_rate == 8000.0
 
 
+async def test_the_footer_shows_how_to_leave_at_80_columns():
+    from textual.widgets._footer import FooterKey
+
+    app = make_app(paused=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(lambda: app.main_screen.query(FooterKey))
+        await pilot.pause()
+        keys = list(app.main_screen.query(FooterKey))
+        palette = next(k for k in keys if k.has_class("-command-palette"))
+        quit_key = next(k for k in keys if k.key == "q")
+        assert quit_key.region.x == 0 and quit_key.region.right < palette.region.x
+        assert palette.region.right == 80  # no cell after it for the keys scrolled beneath
+
+
 # -- end of a run, divergence, errors ------------------------------------------------------
 
 
@@ -230,6 +244,11 @@ async def test_an_iteration_budget_finishes_and_the_app_stays_usable():
         assert app.trainer.n == 120
         await until(lambda: app.state is State.FINISHED)  # the screen's next frame shows it
         assert "finished" in app.main_screen.status.plain
+        shown_text = "".join(app.main_screen.samples.lines)  # the pane wraps its lines
+        assert "finished at iter 120 (s still samples, q quits)" in shown_text
+        app.main_screen.note_state(app.session.monitor.latest, attached=True)
+        assert "finished at iter 120 (s still samples, q leaves)" in "".join(
+            app.main_screen.samples.lines)
         assert app.check_action("pause", ()) is None
         await pilot.press("s")  # the worker still answers commands
         await until(lambda: any(s.on_demand for s in app.session.monitor.latest.samples))

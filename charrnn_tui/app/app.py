@@ -206,7 +206,7 @@ class CharRNNApp(RunKeys, RunSwaps, App[int]):
             title = "Diverged" if snap.state is State.DIVERGED else "Trainer error"
             self.notify(snap.message, title=title, severity="error", timeout=12)
             self._exit_code = Exit.DIVERGED if snap.state is State.DIVERGED else Exit.ERROR
-        self.main_screen.note_state(snap)
+        self.main_screen.note_state(snap, self.attached)
         if snap.state is not State.DIVERGED and self._exit_code == Exit.DIVERGED:
             self._exit_code = Exit.OK
 

@@ -95,12 +95,13 @@ class MainScreen(Screen):
         """An event of the run, as a rule line in the samples pane."""
         self.samples.note(text)
 
-    def note_state(self, snap: Snapshot) -> None:
-        """The run changed state: say so in the samples pane."""
+    def note_state(self, snap: Snapshot, attached: bool) -> None:
+        """The run changed state: say so in the samples pane (q leaves an attached run)."""
         if snap.state in (State.DIVERGED, State.ERROR):
             self.note(f"{snap.state.value} at iter {snap.stats.iteration}: {snap.message}")
         elif snap.state is State.FINISHED:
-            self.note(f"finished at iter {snap.stats.iteration} (s still samples, q quits)")
+            self.note(f"finished at iter {snap.stats.iteration} "
+                      f"(s still samples, q {'leaves' if attached else 'quits'})")
 
     def new_model(self, config: Config, what: str) -> None:
         """Another model replaced the old one: its samples number from 1, its settings show."""
