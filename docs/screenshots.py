@@ -217,7 +217,7 @@ def min_char_rnn() -> Staged:
     snapshot = Snapshot(
         version=1, state=State.RUNNING, message="", stats=stats, config=trainer.config,
         corpus_name=trainer.corpus.name, loss_per_char=pc, loss_history=history,
-        history_stride=32, loss_trend=-0.0234375,
+        history_stride=32, loss_trend=-0.0859375, trend_chars=100_000,
         mem_trend=(0.03125, 0.0078125, 0.015625, 0.0234375, 0.01171875), rate=1875.0,
         samples=samples, saved_at=None, saved_path="",
         story=(Sample(1, 0, VERSE_FIRST, False, 1.0, False),),
@@ -252,7 +252,8 @@ def gru() -> Staged:
     snapshot = Snapshot(
         version=1, state=State.RUNNING, message="", stats=stats, config=trainer.config,
         corpus_name=trainer.corpus.name, loss_per_char=pc, loss_history=history,
-        history_stride=2, loss_trend=-0.3125, mem_trend=(math.nan,) * k, rate=3.5,
+        history_stride=2, loss_trend=-0.046875, trend_chars=100_000,
+        mem_trend=(math.nan,) * k, rate=3.5,
         samples=samples, saved_at=None, saved_path="", window_history=windows(history),
         window_per_char=pc - 0.046875, average_chars=AVERAGE_CHARS,
         val_history=((600, 3.8125), (800, 3.6875)), run="20261207-093000-5eed0002")

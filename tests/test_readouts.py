@@ -15,8 +15,8 @@ import re
 import numpy as np
 import pytest
 
-from charrnn_tui.app.widgets.loss_pane import LossPane
-from charrnn_tui.link.monitor import Monitor
+from charrnn_tui.app.widgets.loss_pane import LossPane, trend_text
+from charrnn_tui.link.monitor import TREND_CHARS, Monitor
 from engine import Config, Control, Trainer, corpus_from_text
 from engine.presets import preset
 from engine.units import (
@@ -99,6 +99,45 @@ def test_the_monitor_shows_the_debiased_window_loss_and_the_trace_keeps_its_smoo
     assert snap.loss_per_char == pytest.approx(direct(losses, [w] * len(losses)), rel=1e-12)
     assert snap.window_per_char == losses[-1] and snap.average_chars == HORIZON_CHARS
     assert snap.stats.average_loss == snap.loss_per_char
+
+
+@pytest.mark.parametrize("config", [
+    dict(),  # min-char-rnn: 25 characters an iteration
+    dict(cell="gru", layers=1, hidden_size=16, batch=8, seq_length=32, optimizer="adam",
+         dtype="float32"),  # 256 characters an iteration
+])
+def test_the_trend_is_read_over_the_same_characters_for_every_model(config):
+    trainer = Trainer(corpus_from_text(TEXT),
+                      Config(**{"seed": 3, "hidden_size": 32, "sample_every": 0, **config}))
+    monitor = Monitor(trainer, Control())
+    per_step = trainer.config.seq_length * trainer.config.batch
+    readouts = {}  # characters trained on -> the readout published then
+    while trainer.chars_seen < 3 * TREND_CHARS:
+        for _ in range(max(1, 2_000 // per_step)):  # a publish every ~2k characters
+            monitor.on_step(trainer.step())
+        monitor.publish(trainer)
+        snap = monitor.latest
+        chars = snap.stats.chars_seen
+        readouts[chars] = snap.loss_per_char
+        start = min(c for c in readouts if c >= chars - TREND_CHARS)  # computed here, apart
+        if chars - start < TREND_CHARS // 10:  # too little read yet to call it a trend
+            assert math.isnan(snap.loss_trend) and snap.trend_chars == 0
+            assert trend_text(snap.loss_trend, snap.trend_chars)[0] == "· trend after 10k chars"
+            continue
+        assert snap.trend_chars == chars - start <= TREND_CHARS
+        assert snap.loss_trend == readouts[chars] - readouts[start]
+    assert snap.trend_chars > 0.95 * TREND_CHARS  # a full span, whatever the batch
+    text, style = trend_text(snap.loss_trend, snap.trend_chars)
+    assert text.endswith(f"over last {snap.trend_chars / 1e3:.3g}k chars")
+    assert style == ("good" if bits(snap.loss_trend) <= -0.01 else
+                     "bad" if bits(snap.loss_trend) >= 0.01 else "warn")
+
+
+def test_the_trend_says_which_way_and_how_far_in_bits():
+    nats = math.log(2)  # one bit
+    assert trend_text(-0.125 * nats, 100_000) == ("▼ 0.125 over last 100k chars", "good")
+    assert trend_text(0.25 * nats, 40_000) == ("▲ 0.250 over last 40k chars", "bad")
+    assert trend_text(-0.0078125 * nats, 100_000) == ("≈ -0.008 over last 100k chars", "warn")
 
 
 def pane_bits(snap) -> float:

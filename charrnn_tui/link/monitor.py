@@ -40,7 +40,10 @@ from engine import (
     WindowView,
 )
 
-TREND_SPAN = 1000  # iterations over which the loss trend is measured
+TREND_SPAN = 1000  # iterations over which the memories' growth is measured
+# characters over which the loss trend is read: the same for every model, as the readout's
+# horizon is (1k iterations are 25k characters of min-char-rnn but 2M of gru-2x256)
+TREND_CHARS = 100_000
 RATE_WINDOW = 0.5  # seconds of wall time per iterations/s measurement
 ACTIVITY_SECONDS = 0.25  # a long computation inside a step is reported at most this often
 # what an open view asks the snapshot to carry (Monitor.views)
@@ -88,8 +91,9 @@ class Snapshot:
     loss_per_char: float
     loss_history: tuple[float, ...]  # loss_per_char over the whole run, downsampled
     history_stride: int  # iterations per history point
-    loss_trend: float  # change of loss_per_char per 1000 iterations (nan: too early)
+    loss_trend: float  # change of loss_per_char over the last trend_chars chars (nan: early)
     mem_trend: tuple[float, ...]  # relative growth of each memory norm per 1000 iterations
+    trend_chars: int  # the characters loss_trend spans (up to TREND_CHARS)
     rate: float  # iterations per second (nan when not running)
     samples: tuple[Sample, ...]  # the most recent ones, oldest first
     saved_at: int | None  # iteration of the last checkpoint written
@@ -119,6 +123,7 @@ class Tick:
     """What a trend is measured from: one point per published snapshot."""
 
     iteration: int
+    chars: int  # characters trained on so far
     loss_per_char: float
     mem_norm: tuple[float, ...]
 
@@ -282,8 +287,9 @@ class Monitor:
         state = self._state(n)
         pc = st.average_loss
         if not self._ticks or self._ticks[-1].iteration != n:
-            self._ticks.append(Tick(n, pc, st.mem_norm))
-        loss_trend, mem_trend = self._trends(n, pc, st.mem_norm)
+            self._ticks.append(Tick(n, st.chars_seen, pc, st.mem_norm))
+        loss_trend, trend_chars = self._loss_trend(st.chars_seen, pc)
+        mem_trend = self._mem_trends(n, st.mem_norm)
         self._version += 1
         trainer = self.trainer
         views = self.views
@@ -308,7 +314,8 @@ class Monitor:
             loss_per_char=pc, average_chars=st.average_chars, run=self.run,
             window_per_char=st.loss / st.seq_length,
             loss_history=self._history.snapshot(), history_stride=self._history.stride,
-            loss_trend=loss_trend, mem_trend=mem_trend, rate=self._measure_rate(state, n, now),
+            loss_trend=loss_trend, trend_chars=trend_chars, mem_trend=mem_trend,
+            rate=self._measure_rate(state, n, now),
             samples=tuple(self._samples), saved_at=self._saved_at, saved_path=self._saved_path,
             settings=self.settings,
             story=tuple(sorted((*self._story, *self._notes), key=lambda e: e.serial)),
@@ -316,22 +323,26 @@ class Monitor:
             **extra,
         )
 
-    def _trends(self, n: int, pc: float, mem: tuple[float, ...]
-                ) -> tuple[float, tuple[float, ...]]:
-        """Changes per 1000 iterations over about the last TREND_SPAN iterations."""
-        in_span = [t for t in self._ticks if t.iteration >= n - TREND_SPAN]
-        read = [t for t in in_span if math.isfinite(t.loss_per_char)]  # not before a step
-        loss_trend = math.nan
-        if read and n - (first := read[0]).iteration >= TREND_SPAN // 10:
-            loss_trend = (pc - first.loss_per_char) * 1000.0 / (n - first.iteration)
+    def _loss_trend(self, chars: int, pc: float) -> tuple[float, int]:
+        """How much the readout moved over about the last TREND_CHARS characters, and over
+        how many it was read (nan before a tenth of them)."""
+        read = [t for t in self._ticks
+                if t.chars >= chars - TREND_CHARS and math.isfinite(t.loss_per_char)]
+        if not read or chars - read[0].chars < TREND_CHARS // 10:
+            return math.nan, 0
+        return pc - read[0].loss_per_char, chars - read[0].chars
+
+    def _mem_trends(self, n: int, mem: tuple[float, ...]) -> tuple[float, ...]:
+        """Each memory's relative growth per 1000 iterations (optimizer steps, the unit its
+        accumulation counts in) over about the last TREND_SPAN iterations."""
         # the memory starts at zero: measure its growth from the first tick after that
-        grown = [t for t in in_span if t.iteration > 0]
+        grown = [t for t in self._ticks if t.iteration >= n - TREND_SPAN and t.iteration > 0]
         if not grown or n - grown[0].iteration < TREND_SPAN // 10:
-            return loss_trend, tuple(math.nan for _ in mem)
+            return tuple(math.nan for _ in mem)
         old_n, old_mem = grown[0].iteration, grown[0].mem_norm
         per_k = 1000.0 / (n - old_n)
-        return loss_trend, tuple((m / m0 - 1.0) * per_k if m0 > 0 else math.nan
-                                 for m, m0 in zip(mem, old_mem))
+        return tuple((m / m0 - 1.0) * per_k if m0 > 0 else math.nan
+                     for m, m0 in zip(mem, old_mem))
 
     def _measure_rate(self, state: State, n: int, now: float) -> float:
         if state is not State.RUNNING:

@@ -14,25 +14,26 @@ import math
 from textual.app import ComposeResult
 from textual.containers import Vertical
 
-from charrnn_tui.link.monitor import Snapshot
+from charrnn_tui.link.monitor import TREND_CHARS, Snapshot
 from engine.units import bits
 
 from .loss_sparkline import LossSparkline
 from .text_lines import TextLines, line
 
-FLAT = 0.005  # bits/char per 1000 iterations: below this the trend reads as flat
+FLAT = 0.01  # bits/char over the trend's span: a smaller change reads as flat
 
 
-def trend_text(per_k_nats: float) -> tuple[str, str]:
-    """An arrow and a number for the change of the per-char loss per 1000 iterations."""
-    if math.isnan(per_k_nats):
-        return "· trend after 100 iterations", "dim"
-    per_k_bits = bits(per_k_nats)
-    if abs(per_k_bits) < FLAT:
-        return f"≈ flat ({per_k_bits:+.3f} bits/char per 1k it)", "warn"
-    if per_k_bits < 0:
-        return f"▼ {-per_k_bits:.3f} bits/char per 1k it", "good"
-    return f"▲ {per_k_bits:.3f} bits/char per 1k it", "bad"
+def trend_text(change_nats: float, chars: int) -> tuple[str, str]:
+    """An arrow and how much the readout moved over the last `chars` characters."""
+    if math.isnan(change_nats):
+        return f"· trend after {amount(TREND_CHARS // 10)} chars", "dim"
+    change = bits(change_nats)
+    over = f"over last {amount(chars)} chars"
+    if abs(change) < FLAT:
+        return f"≈ {change:+.3f} {over}", "warn"
+    if change < 0:
+        return f"▼ {-change:.3f} {over}", "good"
+    return f"▲ {change:.3f} {over}", "bad"
 
 
 def val_text(snap: Snapshot) -> tuple[tuple[str, str], ...]:
@@ -44,10 +45,14 @@ def val_text(snap: Snapshot) -> tuple[tuple[str, str], ...]:
     return (("  val ", "dim"), (f"{snap.stats.val_bits:.3f}", "accent"))
 
 
+def amount(chars: int) -> str:
+    """A count of characters in a few digits: 25k, 100k, 1.5M."""
+    return f"{chars / 1e6:.3g}M" if chars >= 1_000_000 else f"{chars / 1e3:.3g}k"
+
+
 def span_text(chars: int) -> str:
     """What the readout averages over, e.g. "avg of last ~25k chars"."""
-    amount = f"{chars / 1e6:.3g}M" if chars >= 1_000_000 else f"{chars / 1e3:.3g}k"
-    return f"avg of last ~{amount} chars"
+    return f"avg of last ~{amount(chars)} chars"
 
 
 class LossPane(Vertical):
@@ -93,7 +98,7 @@ class LossPane(Vertical):
             self._shown_points = key
             self._curve.set_points(points)
         pc, window = snap.loss_per_char, snap.window_per_char
-        trend, trend_style = trend_text(snap.loss_trend)
+        trend, trend_style = trend_text(snap.loss_trend, snap.trend_chars)
         if math.isfinite(pc):
             readout = line((f"{bits(pc):.3f}", "bold"), " bits/char", *val_text(snap))
             # the raw number the average is made of, dim beneath it
