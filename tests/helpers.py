@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -30,6 +33,24 @@ def run_cli(*args, cwd=None, env: dict[str, str] | None = None,
     """`python -m charrnn_tui ARGS` in `cwd`, its text output captured."""
     return subprocess.run(cli_command(*args), cwd=cwd, env=env, capture_output=True,
                           text=True, encoding="utf-8", timeout=timeout)
+
+
+def free_port() -> int:
+    """A loopback TCP port nobody listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def stop_group(proc: subprocess.Popen, timeout: float = 15) -> None:
+    """SIGTERM a process started with start_new_session, and its children; SIGKILL if it
+    has not ended within `timeout`."""
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 def bundled(name: str) -> str:

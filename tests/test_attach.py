@@ -28,8 +28,8 @@ from engine import Config, Trainer, load_corpus
 from engine.store.checkpoint import CheckpointStore
 
 from .app_factory import TEXT, AppUnderTest, attached_app, paused_at, shown
-from .helpers import cli_command, run_cli, until
-from .test_serve import ARGS, CHROMIUM, KEEP_TERMINAL, STATUS, _free_port, _iteration
+from .helpers import cli_command, free_port, run_cli, until
+from .test_serve import ARGS, CHROMIUM, KEEP_TERMINAL, STATUS, _iteration, playwright_or_skip
 
 MODEL = ("--seed", "3", "--hidden", "16", "--seq-length", "10", "--sample-every", "50",
          "--sample-length", "40")
@@ -198,15 +198,9 @@ def test_attach_list_names_the_live_runs(tmp_path):
 
 
 def test_serve_attach_shows_every_tab_the_same_run(tmp_path):
-    if CHROMIUM is None:
-        pytest.skip("no system Chromium (apt-get install chromium; .ci/run installs it)")
-    try:
-        import textual_serve  # noqa: F401
-        from playwright.sync_api import sync_playwright
-    except ImportError as exc:
-        pytest.skip(f"the serve extra is not installed ({exc.name}): pip install -e '.[serve]'")
+    sync_playwright = playwright_or_skip()
     with headless_run(tmp_path) as run:
-        port = _free_port()
+        port = free_port()
         server = subprocess.Popen(
             [sys.executable, "-m", "charrnn_tui", "serve", "--host", "127.0.0.1", "--port",
              str(port), "--attach", str(run.socket)],

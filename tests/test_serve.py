@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import REPO, run_cli
+from .helpers import REPO, free_port, run_cli, stop_group
 
 CHROMIUM = next((p for p in (shutil.which("chromium"), "/usr/bin/chromium") if p
                  and Path(p).exists()), None)
@@ -36,10 +35,17 @@ STATUS = """() => { const t = window.__terminal;
   const l = t && t.buffer.active.getLine(0); return l ? l.translateToString(true) : ''; }"""
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def playwright_or_skip():
+    """Playwright's sync_playwright, or skip: the browser tests need the system's Chromium
+    and the serve extra."""
+    if CHROMIUM is None:
+        pytest.skip("no system Chromium (apt-get install chromium; .ci/run installs it)")
+    try:
+        import textual_serve  # noqa: F401
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:
+        pytest.skip(f"the serve extra is not installed ({exc.name}): pip install -e '.[serve]'")
+    return sync_playwright
 
 
 
@@ -49,14 +55,8 @@ def _iteration(status: str) -> int | None:
 
 
 def test_the_app_trains_in_a_browser_and_p_pauses_it(tmp_path):
-    if CHROMIUM is None:
-        pytest.skip("no system Chromium (apt-get install chromium; .ci/run installs it)")
-    try:
-        import textual_serve  # noqa: F401
-        from playwright.sync_api import sync_playwright
-    except ImportError as exc:
-        pytest.skip(f"the serve extra is not installed ({exc.name}): pip install -e '.[serve]'")
-    port = _free_port()
+    sync_playwright = playwright_or_skip()
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "charrnn_tui", "serve", "--host", "127.0.0.1", "--port",
          str(port), "--seed", "1", "--hidden", "16", "--no-save"],
@@ -103,12 +103,7 @@ def test_the_app_trains_in_a_browser_and_p_pauses_it(tmp_path):
         assert _iteration(later) == paused and "paused" in later
     finally:
         if server.poll() is None:
-            os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
-                server.wait()
+            stop_group(server)
 
 
 def test_serve_without_the_extra_says_how_to_install_it(tmp_path):

@@ -5,22 +5,14 @@ or a taken port are one line and exit 2, and nothing is announced.
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
 import subprocess
 
 import pytest
 
-from .helpers import cli_command, run_cli
+from .helpers import cli_command, free_port, run_cli, stop_group
 
 pytest.importorskip("textual_serve", reason="the serve extra: pip install -e '.[serve]'")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def serve(*args, cwd) -> subprocess.CompletedProcess[str]:
@@ -76,10 +68,5 @@ def test_when_it_says_it_serves_the_port_already_answers(tmp_path):
         assert f"serving on http://127.0.0.1:{port}" in first, first
         socket.create_connection(("127.0.0.1", port), timeout=5).close()  # no retrying
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+        stop_group(server)
         server.stderr.close()
